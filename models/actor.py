@@ -1,0 +1,24 @@
+"""The actor and envelope every staff action carries (INTERFACE.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.directory import County, Role
+
+
+class Actor(BaseModel):
+    """Who sends an action: name, role and, for county departments, their county."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+    county: County | None = Field(default=None, description="Required for county_department")
+
+
+class Action(BaseModel):
+    """Base of every action payload: who sends it and the client-chosen idempotency key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    actor: Actor
+    request_id: str = Field(min_length=1, max_length=120, description="Client-chosen; a repeat returns the first result")

@@ -1,0 +1,64 @@
+"""Records of the designation procedure (D3-D7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Application(BaseModel):
+    """D3, D4: the accepted application (its checklist is kept in the audit log)."""
+
+    submitted_at: datetime
+    submitted_by: str
+    commitment_letter_ref: str = Field(description="D4: reference of the integrity commitment letter")
+
+
+class CountyReview(BaseModel):
+    """D5: the county department's findings and recommendation."""
+
+    at: datetime
+    reviewer: str
+    recommend: bool
+    reasons: str
+
+
+class CityEvaluation(BaseModel):
+    """D6: the expert panel's or third party's comprehensive review."""
+
+    at: datetime
+    evaluator: str
+    score: float
+    propose: bool
+    opinion: str
+
+
+class Notice(BaseModel):
+    """D7, PD2: the 5-working-day public notice."""
+
+    published_on: date
+    ends_at: datetime = Field(description="24:00 Asia/Shanghai of the 5th working day, as UTC")
+    reference: str
+    ended: bool = False
+
+
+class Objection(BaseModel):
+    """D7: an objection filed during the notice; the bureau verifies and handles it."""
+
+    id: str
+    filed_at: datetime
+    objector: str
+    grounds: str
+    status: Literal["open", "upheld", "dismissed"] = "open"
+    finding: str | None = None
+    resolved_at: datetime | None = None
+
+
+class Designation(BaseModel):
+    """D7: the designation document and the center's official name."""
+
+    on: date
+    name: str
+    document_ref: str | None = None

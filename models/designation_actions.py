@@ -1,0 +1,134 @@
+"""Payloads of the designation actions (D3-D7, PD7). Public API: see docs/actions.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.actor import Action
+
+
+class Evidence(BaseModel):
+    """One condition: met or not, and the material that shows it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    met: bool
+    evidence: str = Field(min_length=1, max_length=2000, description="Document reference or short description")
+
+
+class LeadUnitKind(StrEnum):
+    """D3 (1): admissible lead units, and 'other' which is not admissible."""
+
+    CITY_GOVERNMENT = "city_government"
+    COUNTY_GOVERNMENT = "county_government"
+    COUNTY_GOVERNMENT_JOINT = "county_government_joint"  # with city departments, universities, institutes, firms
+    OTHER = "other"
+
+
+class InnovationFunctions(BaseModel):
+    """D3 (3): each innovation function, plus stable funding and R&D spending."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rd_and_product_development: Evidence
+    proof_of_concept: Evidence
+    pilot_testing: Evidence
+    transfer_and_commercialization: Evidence
+    venture_investment_and_incubation: Evidence
+    ip_management_and_operation: Evidence
+    stable_funding_and_rd_spending: Evidence
+
+
+class Compliance(BaseModel):
+    """D3 (5): compliance, and no serious illegal or dishonest conduct in the last three years."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    environmental_fire_and_work_safety: Evidence
+    secrecy_integrity_and_ethics: Evidence
+    no_serious_violation_last_3_years: Evidence
+
+
+class Checklist(BaseModel):
+    """D3: the five eligibility conditions, all required."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lead_unit_kind: LeadUnitKind = Field(description="D3 (1)")
+    independent_legal_person: Evidence = Field(description="D3 (2): independent legal person, sound organization")
+    innovation_functions: InnovationFunctions = Field(description="D3 (3)")
+    resource_integration: Evidence = Field(description="D3 (4): integrates the industry's innovation resources")
+    compliance: Compliance = Field(description="D3 (5)")
+
+
+class IntegrityCommitment(BaseModel):
+    """D4: the lead unit's integrity commitment letter (诚信承诺书)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    signed_by: str = Field(min_length=1, description="The lead unit that signs it")
+    signed_on: date
+    document_ref: str = Field(min_length=1)
+
+
+class SubmitApplication(Action):
+    """D3, D4, PD7: the implementing entity applies (through its county department)."""
+
+    checklist: Checklist
+    commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
+    materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ok: bool
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class RecordCountyReview(Action):
+    """D5: the county department's review and recommendation."""
+
+    operating_status: Finding
+    credit: Finding
+    materials_authentic: Finding
+    recommend: bool
+    reasons: str = Field(min_length=1, max_length=4000)
+
+
+class RecordCityEvaluation(Action):
+    """D6: the result of the experts' or third party's comprehensive review."""
+
+    evaluator_kind: Literal["expert_panel", "third_party"]
+    evaluator: str = Field(min_length=1, max_length=200)
+    score: float = Field(ge=0, le=100)
+    opinion: str = Field(min_length=1, max_length=4000)
+    propose: bool = Field(description="Propose for designation (on the list) or reject")
+    report_ref: str = Field(min_length=1, max_length=200)
+
+
+class PublishNotice(Action):
+    """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
+
+    published_on: date
+    reference: str = Field(min_length=1, max_length=200, description="Where it is published, document number")
+
+
+class FileObjection(Action):
+    """D7: an objection during the notice."""
+
+    objector: str = Field(min_length=1, max_length=200)
+    contact: str = Field(min_length=1, max_length=200)
+    grounds: str = Field(min_length=1, max_length=4000)
+
+
+class ResolveObjection(Action):
+    """D7: the bureau's verification of an objection."""
+
+    objection_id: str
+    outcome: Literal["upheld", "dismissed"]
+    finding: str = Field(min_length=1, max_length=4000)
+
+
+class Withdraw(Action):
+    """The implementing entity withdraws before designation."""
+
+    reason: str = Field(min_length=1, max_length=2000)

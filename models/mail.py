@@ -1,0 +1,38 @@
+"""Mail settings and the notification outbox as the mailer sees them (PD9, DESIGN.md outbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class SmtpSettings(BaseModel):
+    """How to reach the SMTP server; built from the worker's Settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    use_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465), instead of STARTTLS")
+    mail_from: str = Field(description="From header; may carry a display name: '舟山市科技局 <no-reply@…>'")
+    timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command; a stuck server fails the activity")
+
+
+class OutboxEntry(BaseModel):
+    """One row of the notification outbox, with its delivery state (for reports and tests)."""
+
+    key: str
+    center_id: str
+    recipients: list[str]
+    subject: str
+    body: str
+    rule_id: str | None = None
+    message_id: str
+    created_at: datetime
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None

@@ -1,0 +1,94 @@
+"""A center's profile: who it is, validated at the door (D1, D2, M6, INTERFACE.md)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from stdnum.cn import uscc
+
+from models.directory import FIELD_NAMES_ZH, County, Field as IndustryField, Route
+
+CENTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+
+
+def check_credit_code(value: str) -> str:
+    """Unified social credit code, GB 32100-2015: 18 characters with a check digit."""
+    code = value.strip().upper()
+    if not uscc.is_valid(code):
+        raise ValueError(f"{value!r} is not a valid unified social credit code (GB 32100-2015 check digit)")
+    return code
+
+
+class Organisation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=2, max_length=200)
+    credit_code: str = Field(description="Unified social credit code (18 characters, GB 32100-2015)")
+
+    _check_code = field_validator("credit_code")(classmethod(lambda cls, v: check_credit_code(v)))
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    email: EmailStr
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Partner(Organisation):
+    """M6: a partner unit; the implementing entity signs a cooperation agreement with each."""
+
+    agreement_signed: bool = Field(False, description="M6: cooperation agreement fixing duties is signed")
+
+
+class CenterProfile(BaseModel):
+    """The center as the bureau knows it when its lifecycle starts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    center_id: str = Field(description="Stable id; the workflow id is center-<center_id>")
+    proposed_name: str = Field(min_length=2, max_length=200, description="Working name before designation")
+    route: Route = Field(description="D1: directed layout or merit-based designation")
+    field: IndustryField = Field(description="D2: industry field")
+    field_name_zh: str | None = Field(
+        default=None, max_length=40, description="D2: the field's Chinese name, required for other_marine"
+    )
+    county: County = Field(description="County, district or functional zone whose department reviews it (D5)")
+    lead_unit: Organisation = Field(description="D3 (1): the lead unit (牵头单位)")
+    implementing_entity: Organisation = Field(description="实施主体: applies, builds and runs the center")
+    contacts: list[Contact] = Field(min_length=1, description="The center's contacts; they get reminders (PD9)")
+    partners: list[Partner] = Field(default_factory=list, description="M6: partner units")
+
+    @field_validator("center_id")
+    @classmethod
+    def _center_id(cls, value: str) -> str:
+        if not CENTER_ID.match(value):
+            raise ValueError("center_id must be 3-63 characters of a-z, 0-9 and '-', starting with a letter or digit")
+        return value
+
+    @model_validator(mode="after")
+    def _field_name(self) -> CenterProfile:
+        if self.field is IndustryField.OTHER_MARINE and not self.field_name_zh:
+            raise ValueError("field_name_zh is required when field is other_marine (D2)")
+        return self
+
+    @property
+    def field_zh(self) -> str:
+        return self.field_name_zh or FIELD_NAMES_ZH[self.field]
+
+    @property
+    def designated_name(self) -> str:
+        """D7: every designated center is named 舟山市××产业创新中心, ×× = its field."""
+        return f"舟山市{self.field_zh}产业创新中心"
+
+    @property
+    def contact_emails(self) -> list[str]:
+        return [str(c.email) for c in self.contacts]
+
+
+class Offices(BaseModel):
+    """Staff mailboxes notified about a center, frozen into its lifecycle input."""
+
+    model_config = ConfigDict(extra="forbid")
+    city_bureau_email: EmailStr
+    county_department_email: EmailStr

@@ -1,0 +1,115 @@
+"""CenterState: the whole truth of one center (DESIGN.md, "One state, one pipeline")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
+from models.directory import Role
+from models.operating import OperatingRecord
+from models.phase import ENDED, Phase
+from models.policy import Policy
+from models.profile import CenterProfile, Offices
+from models.subsidy import SubsidyRecord
+
+
+class Deadline(BaseModel):
+    """An open deadline on the agenda: absolute due time, rule, and who must act."""
+
+    id: str = Field(description="Unique within the center, stable: reminders and effects key on it")
+    kind: str = Field(description="Which due-handler runs when it falls due")
+    rule_id: str
+    due_at: datetime = Field(description="UTC; PD1: 24:00 Asia/Shanghai of the due day")
+    created_at: datetime
+    who_acts: Role
+    title_zh: str
+    title_en: str
+    ref: str | None = Field(default=None, description="What it is about: a year, a change id, an objection id")
+    reminders_sent: list[int] = Field(default_factory=list, description="PD9: days-before already reminded")
+    overdue: bool = Field(False, description="Passed its due time without being met; stays visible until met")
+    reminders: bool = Field(True, description="PD9: remind who acts before it; off for automatic ends")
+    outlives_end: bool = Field(False, description="Stays open after the lifecycle ends (e.g. a clawback owed)")
+
+
+class ActionResult(BaseModel):
+    """What an accepted action answers; a repeated request_id gets the first answer again."""
+
+    request_id: str
+    action: str
+    at: datetime
+    phase: Phase
+    summary: str
+    duplicate: bool = False
+    state: CenterState | None = Field(default=None, description="The state right after the action (not stored)")
+
+
+class Rejection(BaseModel):
+    """An action that was refused, with why (kept for signals; updates are refused at the door)."""
+
+    at: datetime
+    action: str
+    request_id: str | None
+    actor: str | None
+    via: Literal["signal", "update"]
+    rule_id: str
+    field: str
+    message: str
+
+
+class CenterState(BaseModel):
+    profile: CenterProfile
+    policy: Policy
+    offices: Offices
+    phase: Phase = Phase.PREPARING
+    revision: int = Field(0, description="Bumped by every accepted action and automatic transition")
+    opened_at: datetime
+    agenda: list[Deadline] = Field(default_factory=list)
+
+    application: Application | None = None
+    county_review: CountyReview | None = None
+    city_evaluation: CityEvaluation | None = None
+    notice: Notice | None = None
+    objections: list[Objection] = Field(default_factory=list)
+    designation: Designation | None = None
+
+    operating: OperatingRecord = Field(default_factory=OperatingRecord)
+    subsidy: SubsidyRecord = Field(default_factory=SubsidyRecord)
+
+    answered: dict[str, ActionResult] = Field(default_factory=dict, description="request_id -> first result")
+    rejected: list[Rejection] = Field(default_factory=list, description="Most recent refusals, newest last")
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    seq: int = Field(0, description="Counter for ids of objections, changes and ledger entries")
+
+    @property
+    def ended(self) -> bool:
+        return self.phase in ENDED
+
+    @property
+    def center_id(self) -> str:
+        return self.profile.center_id
+
+    @property
+    def display_name(self) -> str:
+        return self.designation.name if self.designation else self.profile.proposed_name
+
+    def open_deadlines(self) -> list[Deadline]:
+        return sorted((d for d in self.agenda if not d.overdue), key=lambda d: d.due_at)
+
+    def deadline(self, deadline_id: str) -> Deadline | None:
+        return next((d for d in self.agenda if d.id == deadline_id), None)
+
+
+class LifecycleInput(BaseModel):
+    """Workflow input: the profile and the policy in force (PD8); ``state`` when continued-as-new."""
+
+    profile: CenterProfile
+    policy: Policy
+    offices: Offices
+    state: CenterState | None = None
+
+
+ActionResult.model_rebuild()

@@ -1,0 +1,140 @@
+"""The agenda: open deadlines, their PD9 reminders, and what happens when they fall due.
+
+Pure: given a state and the time, say what is next and what to do about it. The workflow sleeps
+until :func:`next_wakeup` and then applies :func:`due_now` until it returns nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from models.directory import Role
+from models.state import CenterState, Deadline
+from rules import messages
+from rules.engine import DUE_HANDLERS, Decision
+
+
+def add_deadline(
+    state: CenterState,
+    *,
+    id: str,
+    kind: str,
+    rule_id: str,
+    due_at: datetime,
+    now: datetime,
+    who_acts: Role,
+    title_zh: str,
+    title_en: str,
+    ref: str | None = None,
+    reminders: bool = True,
+    outlives_end: bool = False,
+) -> Deadline:
+    """Open a deadline (replacing one with the same id)."""
+    deadline = Deadline(
+        id=id, kind=kind, rule_id=rule_id, due_at=due_at, created_at=now, who_acts=who_acts,
+        title_zh=title_zh, title_en=title_en, ref=ref, reminders=reminders, outlives_end=outlives_end,
+    )
+    remove_deadline(state, id)
+    state.agenda.append(deadline)
+    return deadline
+
+
+def remove_deadline(state: CenterState, deadline_id: str) -> Deadline | None:
+    found = state.deadline(deadline_id)
+    state.agenda = [d for d in state.agenda if d.id != deadline_id]
+    return found
+
+
+def recipients(state: CenterState, role: Role) -> list[str]:
+    """Who gets reminders and overdue notices for a deadline that ``role`` must meet."""
+    if role is Role.IMPLEMENTING_ENTITY:
+        return messages.contacts(state) + messages.county(state)
+    if role is Role.COUNTY_DEPARTMENT:
+        return messages.county(state)
+    return messages.city(state)
+
+
+def pending_reminders(state: CenterState, deadline: Deadline) -> list[tuple[int, datetime]]:
+    """PD9: (days before, when) for reminders not yet sent; none that fell before the deadline opened."""
+    if not deadline.reminders or deadline.overdue:
+        return []
+    out = []
+    for days in sorted(state.policy.reminder_days_before, reverse=True):
+        at = deadline.due_at - timedelta(days=days)
+        if days not in deadline.reminders_sent and at > deadline.created_at:
+            out.append((days, at))
+    return out
+
+
+def next_wakeup(state: CenterState) -> tuple[datetime, str] | None:
+    """The earliest moment something is due (a reminder or a deadline), with a timer summary."""
+    best: tuple[datetime, str] | None = None
+    for d in state.open_deadlines():
+        candidates = [(at, f"{d.rule_id} reminder {days}d: {d.title_en}") for days, at in pending_reminders(state, d)]
+        candidates.append((d.due_at, f"{d.rule_id} {d.title_en}"))
+        for at, summary in candidates:
+            if best is None or at < best[0]:
+                best = (at, summary)
+    return best
+
+
+def due_now(state: CenterState, now: datetime) -> Decision | None:
+    """The one earliest thing due at ``now`` (a reminder or a deadline), decided; None if nothing is."""
+    wake = next_wakeup(state)
+    if wake is None or wake[0] > now:
+        return None
+    for d in state.open_deadlines():
+        for days, at in pending_reminders(state, d):
+            if at == wake[0]:
+                return remind(state, d, days)
+        if d.due_at == wake[0]:
+            decision = DUE_HANDLERS[d.kind](state.model_copy(deep=True), d, now)
+            decision.state.revision = state.revision + 1
+            decision.event = decision.event or f"due:{d.kind}"
+            return decision
+    return None
+
+
+def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
+    """PD9: a reminder ``days`` before the deadline, to the people who must act."""
+    new = state.model_copy(deep=True)
+    target = new.deadline(deadline.id)
+    assert target is not None
+    target.reminders_sent.append(days)
+    new.revision = state.revision + 1
+    email = messages.compose(
+        new,
+        key=f"{new.center_id}:{deadline.id}:remind:{days}",
+        to=recipients(new, deadline.who_acts),
+        rule_id=deadline.rule_id,
+        subject_zh=f"提醒：{deadline.title_zh}（还有{days}天）",
+        subject_en=f"Reminder: {deadline.title_en} ({days} days left)",
+        what_zh=f"{deadline.title_zh}将于{days}天后到期。",
+        what_en=f"{deadline.title_en} is due in {days} days.",
+        todo_zh="请在截止时间前完成并在系统中提交。",
+        todo_en="Complete it before the due time and record it in the system.",
+        due_at=deadline.due_at,
+    )
+    return Decision(new, f"PD9 reminder {days} days before {deadline.title_en}", ("PD9", deadline.rule_id),
+                    emails=[email], event="reminder")
+
+
+def mark_overdue(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """PD9: a deadline passed unmet stays on the agenda as overdue, and its people are told."""
+    target = state.deadline(deadline.id)
+    assert target is not None
+    target.overdue = True
+    email = messages.compose(
+        state,
+        key=f"{state.center_id}:{deadline.id}:overdue",
+        to=recipients(state, deadline.who_acts) + messages.city(state),
+        rule_id=deadline.rule_id,
+        subject_zh=f"已逾期：{deadline.title_zh}",
+        subject_en=f"Overdue: {deadline.title_en}",
+        what_zh=f"{deadline.title_zh}已超过截止时间，尚未完成。",
+        what_en=f"{deadline.title_en} has passed its due time and is not done.",
+        todo_zh="请尽快完成并在系统中提交。",
+        todo_en="Complete it as soon as possible and record it in the system.",
+        due_at=deadline.due_at,
+    )
+    return Decision(state, f"{deadline.title_en} is overdue", ("PD9", deadline.rule_id), emails=[email])

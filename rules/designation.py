@@ -1,0 +1,327 @@
+"""Designation procedure: application, county review, city evaluation, notice, designation (D3-D7, PD7).
+
+Each action is registered with its rule IDs; ``check_*`` refuse with the field and the rule,
+``decide_*`` return the new state and its effects. Pure: no I/O, no clock but ``now``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from models.calendar import NoticeEndRequest
+from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
+from models.designation_actions import (
+    Evidence, FileObjection, LeadUnitKind, PublishNotice, RecordCityEvaluation, RecordCountyReview,
+    ResolveObjection, SubmitApplication, Withdraw,
+)
+from models.directory import Role
+from models.effects import Ban, BanQuery
+from models.phase import BEFORE_DESIGNATION, Phase
+from models.state import CenterState, Deadline
+from rules import messages
+from rules.agenda import add_deadline, remove_deadline
+from rules.calendar import local_date
+from rules.engine import ON_DESIGNATED, Decision, FactRequest, Refusal, action, end_lifecycle, next_id, on_due
+
+ANYONE = {Role.PUBLIC, Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT, Role.CITY_BUREAU}
+NOTICE_END = "notice-end"
+
+
+def _unmet(prefix: str, model: object) -> str | None:
+    """The dotted path of the first condition not met in a checklist section."""
+    if isinstance(model, Evidence):
+        return None if model.met else prefix
+    for name in type(model).model_fields:  # type: ignore[attr-defined]
+        value = getattr(model, name)
+        if isinstance(value, (Evidence,)) or hasattr(type(value), "model_fields"):
+            found = _unmet(f"{prefix}.{name}", value)
+            if found:
+                return found
+    return None
+
+
+def check_application(state: CenterState, act: SubmitApplication, now: datetime) -> None:
+    """D3: all five conditions met; D4: the integrity commitment letter is mandatory."""
+    if act.checklist.lead_unit_kind is LeadUnitKind.OTHER:
+        raise Refusal("D3", "checklist.lead_unit_kind", "the lead unit must be a city or county government, "
+                      "or a county government jointly with city departments and independent legal persons")
+    missing = _unmet("checklist", act.checklist)
+    if missing:
+        raise Refusal("D3", missing, "this eligibility condition is not met; all five conditions of D3 are required")
+    if act.commitment_letter is None:
+        raise Refusal("D4", "commitment_letter", "the lead unit's integrity commitment letter (诚信承诺书) is mandatory")
+
+
+def ban_query(state: CenterState, act: SubmitApplication, now: datetime) -> FactRequest:
+    """PD7: the bans registry is in PostgreSQL, so an activity looks it up."""
+    query = BanQuery(
+        implementing_entity_code=state.profile.implementing_entity.credit_code,
+        lead_unit_code=state.profile.lead_unit.credit_code,
+        field=state.profile.field.value,
+        on=local_date(now),
+    )
+    return FactRequest("find_active_bans", query, list[Ban], "PD7", "implementing_entity", "PD7 bans registry lookup")
+
+
+@action(
+    "submit_application", payload=SubmitApplication, rules=("D3", "D4", "PD7"),
+    roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases={Phase.PREPARING},
+    description="D3 D4 PD7: apply with the five-condition checklist and the integrity commitment letter",
+    check=check_application, facts=ban_query,
+)
+def decide_application(state: CenterState, act: SubmitApplication, now: datetime, bans: list[Ban]) -> Decision:
+    """PD7: an application inside a ban is refused with the date the ban ends."""
+    if bans:
+        ban = max(bans, key=lambda b: b.ends_on)
+        who = "implementing_entity" if ban.subject_kind == "implementing_entity" else "lead_unit"
+        raise Refusal("PD7", f"{who}.credit_code",
+                      f"{ban.subject_name} is barred from applying until {ban.ends_on.isoformat()} "
+                      f"({ban.rule_id}: {ban.reason})")
+    assert act.commitment_letter is not None
+    state.application = Application(submitted_at=now, submitted_by=act.actor.name,
+                                    commitment_letter_ref=act.commitment_letter.document_ref)
+    state.phase = Phase.COUNTY_REVIEW
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:applied", to=messages.contacts(state) + messages.county(state),
+        rule_id="D4", subject_zh="认定申请已受理", subject_en="Application received",
+        what_zh="认定申请及诚信承诺书已提交，等待县（区、功能区）科技部门审核推荐。",
+        what_en="The application and integrity commitment letter were submitted; the county department reviews it next.",
+        todo_zh="县（区、功能区）科技部门：审核运营状态、信用情况及材料真实性，并作出是否推荐的决定。",
+        todo_en="County department: check operating status, credit and the materials, then recommend or not.",
+    )
+    return Decision(state, "application submitted", ("D3", "D4", "PD7"), emails=[email],
+                    detail={"checklist": act.checklist.model_dump(mode="json"), "materials": act.materials})
+
+
+def check_county_review(state: CenterState, act: RecordCountyReview, now: datetime) -> None:
+    """D5: a recommendation needs every finding to be in order."""
+    if act.recommend:
+        for name in ("operating_status", "credit", "materials_authentic"):
+            if not getattr(act, name).ok:
+                raise Refusal("D5", name, f"cannot recommend while the {name} finding is not in order")
+
+
+@action(
+    "record_county_review", payload=RecordCountyReview, rules=("D5",),
+    roles={Role.COUNTY_DEPARTMENT}, phases={Phase.COUNTY_REVIEW},
+    description="D5: the center's own county department records its review and recommends or not",
+    check=check_county_review,
+)
+def decide_county_review(state: CenterState, act: RecordCountyReview, now: datetime, _: None) -> Decision:
+    state.county_review = CountyReview(at=now, reviewer=act.actor.name, recommend=act.recommend, reasons=act.reasons)
+    if act.recommend:
+        state.phase = Phase.CITY_EVALUATION
+        what = ("县（区、功能区）科技部门已推荐，进入市级综合评审。", "The county department recommended the center; the city evaluation is next.")
+        todo = ("市科技局：组织专家或第三方机构综合评审。", "City bureau: have experts or a third party run the comprehensive review.")
+        summary = "county department recommended"
+    else:
+        end_lifecycle(state, Phase.REJECTED, now, f"D5: not recommended by the county department: {act.reasons}")
+        what = (f"县（区、功能区）科技部门未予推荐：{act.reasons}", f"The county department did not recommend the center: {act.reasons}")
+        todo = ("如有疑问请联系县（区、功能区）科技部门。", "Ask the county department if anything is unclear.")
+        summary = "county department did not recommend; rejected"
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:county", to=messages.everyone(state), rule_id="D5",
+        subject_zh="县级审核结果", subject_en="County review result",
+        what_zh=what[0], what_en=what[1], todo_zh=todo[0], todo_en=todo[1],
+    )
+    return Decision(state, summary, ("D5",), emails=[email], detail=act.model_dump(mode="json", exclude={"actor"}))
+
+
+def check_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: datetime) -> None:
+    """D6: one comprehensive review per application."""
+    if state.city_evaluation is not None:
+        raise Refusal("D6", "phase", "the city evaluation of this application is already recorded")
+
+
+@action(
+    "record_city_evaluation", payload=RecordCityEvaluation, rules=("D6",),
+    roles={Role.CITY_BUREAU}, phases={Phase.CITY_EVALUATION},
+    description="D6: the bureau records the experts' or third party's score, opinion and proposal",
+    check=check_city_evaluation,
+)
+def decide_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: datetime, _: None) -> Decision:
+    state.city_evaluation = CityEvaluation(
+        at=now, evaluator=f"{act.evaluator_kind}: {act.evaluator}", score=act.score, propose=act.propose, opinion=act.opinion)
+    if act.propose:
+        summary = f"proposed for designation (score {act.score:g})"
+        what = (f"市级综合评审建议认定（评分 {act.score:g}），待公示。", f"The comprehensive review proposes designation (score {act.score:g}); the public notice is next.")
+        todo = ("市科技局：审定后发布公示。", "City bureau: approve the list and publish the notice.")
+    else:
+        end_lifecycle(state, Phase.REJECTED, now, f"D6: not proposed by the comprehensive review: {act.opinion}")
+        summary = "not proposed by the comprehensive review; rejected"
+        what = (f"市级综合评审未建议认定：{act.opinion}", f"The comprehensive review does not propose designation: {act.opinion}")
+        todo = ("如有疑问请联系市科技局。", "Ask the city bureau if anything is unclear.")
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:evaluation", to=messages.everyone(state), rule_id="D6",
+        subject_zh="市级综合评审结果", subject_en="City evaluation result",
+        what_zh=what[0], what_en=what[1], todo_zh=todo[0], todo_en=todo[1],
+    )
+    return Decision(state, summary, ("D6",), emails=[email], detail=act.model_dump(mode="json", exclude={"actor"}))
+
+
+def check_publish(state: CenterState, act: PublishNotice, now: datetime) -> None:
+    """D7: only a proposed center is noticed; the date is neither before the evaluation nor far ahead."""
+    evaluation = state.city_evaluation
+    if evaluation is None or not evaluation.propose:
+        raise Refusal("D7", "phase", "only a center proposed by the city evaluation (D6) can be publicly noticed")
+    if act.published_on < local_date(evaluation.at):
+        raise Refusal("D7", "published_on", f"the notice cannot start before the evaluation of {local_date(evaluation.at)}")
+    if act.published_on > local_date(now) + timedelta(days=30):
+        raise Refusal("D7", "published_on", "the notice cannot be scheduled more than 30 days ahead")
+
+
+def notice_end_request(state: CenterState, act: PublishNotice, now: datetime) -> FactRequest:
+    """PD2: the working-day calendar is data that changes yearly, so an activity computes the end."""
+    request = NoticeEndRequest(published_on=act.published_on, working_days=state.policy.notice_working_days)
+    return FactRequest("compute_notice_end", request, datetime, "PD2", "published_on", "D7 PD2 compute notice end")
+
+
+@action(
+    "publish_notice", payload=PublishNotice, rules=("D7", "PD2"),
+    roles={Role.CITY_BUREAU}, phases={Phase.CITY_EVALUATION},
+    description="D7 PD2: publish the proposed designation for 5 working days",
+    check=check_publish, facts=notice_end_request,
+)
+def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_at: datetime) -> Decision:
+    state.notice = Notice(published_on=act.published_on, ends_at=ends_at, reference=act.reference)
+    state.phase = Phase.PUBLIC_NOTICE
+    add_deadline(state, id=NOTICE_END, kind="notice_end", rule_id="D7", due_at=ends_at, now=now,
+                 who_acts=Role.CITY_BUREAU, title_zh="公示期结束", title_en="public notice ends", reminders=False)
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:notice", to=messages.everyone(state), rule_id="D7",
+        subject_zh="认定公示", subject_en="Public notice",
+        what_zh=f"拟认定名单已公示（{act.reference}），公示期5个工作日。",
+        what_en=f"The proposed designation is publicly noticed ({act.reference}) for 5 working days.",
+        todo_zh="对公示有异议的，请在公示期内向市科技局提出。",
+        todo_en="Objections must reach the city bureau before the notice ends.",
+        due_at=ends_at,
+    )
+    return Decision(state, f"notice published, ends {messages.format_due(ends_at)}", ("D7", "PD2"), emails=[email])
+
+
+def check_objection(state: CenterState, act: FileObjection, now: datetime) -> None:
+    """D7: objections are taken only while the notice runs."""
+    assert state.notice is not None
+    if state.notice.ended or now >= state.notice.ends_at:
+        raise Refusal("D7", "notice", f"the notice ended at {messages.format_due(state.notice.ends_at)}; "
+                      "objections are taken only while it runs")
+
+
+@action(
+    "file_objection", payload=FileObjection, rules=("D7",), roles=ANYONE, phases={Phase.PUBLIC_NOTICE},
+    description="D7: anyone named files an objection while the notice runs",
+    check=check_objection,
+)
+def decide_objection(state: CenterState, act: FileObjection, now: datetime, _: None) -> Decision:
+    objection = Objection(id=next_id(state, "objection"), filed_at=now, objector=act.objector, grounds=act.grounds)
+    state.objections.append(objection)
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:objection", to=messages.city(state), rule_id="D7",
+        subject_zh="公示异议", subject_en="Objection to the notice",
+        what_zh=f"{act.objector} 对公示提出异议（{objection.id}）：{act.grounds}",
+        what_en=f"{act.objector} objects to the notice ({objection.id}): {act.grounds}",
+        todo_zh="市科技局：核实处理后在系统中记录处理结果；处理前不予认定。",
+        todo_en="City bureau: verify it and record the outcome; the designation waits for it.",
+    )
+    return Decision(state, f"objection {objection.id} filed by {act.objector}", ("D7",), emails=[email])
+
+
+def _open_objection(state: CenterState, objection_id: str) -> Objection:
+    found = next((o for o in state.objections if o.id == objection_id and o.status == "open"), None)
+    if found is None:
+        open_ids = ", ".join(o.id for o in state.objections if o.status == "open") or "none"
+        raise Refusal("D7", "objection_id", f"no open objection {objection_id!r} (open: {open_ids})")
+    return found
+
+
+@action(
+    "resolve_objection", payload=ResolveObjection, rules=("D7",), roles={Role.CITY_BUREAU},
+    phases={Phase.PUBLIC_NOTICE},
+    description="D7: the bureau upholds (application rejected) or dismisses an objection",
+    check=lambda state, act, now: _open_objection(state, act.objection_id) and None,
+)
+def decide_resolve(state: CenterState, act: ResolveObjection, now: datetime, _: None) -> Decision:
+    objection = _open_objection(state, act.objection_id)
+    objection.status, objection.finding, objection.resolved_at = act.outcome, act.finding, now
+    if act.outcome == "upheld":
+        end_lifecycle(state, Phase.REJECTED, now, f"D7: objection {objection.id} upheld: {act.finding}")
+        email = messages.compose(
+            state, key=f"{state.center_id}:{act.request_id}:upheld", to=messages.everyone(state), rule_id="D7",
+            subject_zh="异议成立，不予认定", subject_en="Objection upheld: not designated",
+            what_zh=f"经核实，异议成立：{act.finding}", what_en=f"The objection was verified and upheld: {act.finding}",
+            todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
+        )
+        return Decision(state, f"objection {objection.id} upheld; rejected", ("D7",), emails=[email])
+    decision = Decision(state, f"objection {objection.id} dismissed", ("D7",))
+    if state.notice and state.notice.ended and not any(o.status == "open" for o in state.objections):
+        _designate(decision, now)
+    return decision
+
+
+@action(
+    "withdraw", payload=Withdraw, rules=("D4",), roles={Role.IMPLEMENTING_ENTITY}, phases=set(BEFORE_DESIGNATION),
+    description="The implementing entity withdraws before designation",
+    check=lambda state, act, now: None,
+)
+def decide_withdraw(state: CenterState, act: Withdraw, now: datetime, _: None) -> Decision:
+    end_lifecycle(state, Phase.WITHDRAWN, now, f"withdrawn: {act.reason}")
+    email = messages.compose(
+        state, key=f"{state.center_id}:{act.request_id}:withdrawn", to=messages.everyone(state), rule_id="D4",
+        subject_zh="已撤回", subject_en="Withdrawn",
+        what_zh=f"实施主体已撤回：{act.reason}", what_en=f"The implementing entity withdrew: {act.reason}",
+        todo_zh="无需进一步操作。", todo_en="Nothing more to do.",
+    )
+    return Decision(state, "withdrawn", ("D4",), emails=[email])
+
+
+@on_due("notice_end")
+def notice_ends(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """D7: no open objection designates the center; an open one holds the designation until resolved."""
+    assert state.notice is not None
+    state.notice.ended = True
+    remove_deadline(state, deadline.id)
+    open_ids = [o.id for o in state.objections if o.status == "open"]
+    if open_ids:
+        email = messages.compose(
+            state, key=f"{state.center_id}:notice-held", to=messages.city(state), rule_id="D7",
+            subject_zh="公示期满，存在未处理异议", subject_en="Notice ended with an open objection",
+            what_zh=f"公示期已满，异议 {', '.join(open_ids)} 尚未处理，认定暂缓。",
+            what_en=f"The notice ended with objection(s) {', '.join(open_ids)} open; the designation waits.",
+            todo_zh="市科技局：核实并记录异议处理结果。", todo_en="City bureau: verify and record the outcome.",
+        )
+        return Decision(state, "notice ended; designation held by open objection", ("D7",), emails=[email])
+    decision = Decision(state, "notice ended without objection", ("D7",))
+    _designate(decision, now)
+    return decision
+
+
+def _designate(decision: Decision, now: datetime) -> None:
+    """D7: designate and name the center 舟山市××产业创新中心; other families start their cycles."""
+    state = decision.state
+    state.designation = Designation(on=local_date(now), name=state.profile.designated_name)
+    state.phase = Phase.DESIGNATED
+    decision.summary += f"; designated as {state.designation.name}"
+    decision.emails.append(messages.compose(
+        state, key=f"{state.center_id}:designated", to=messages.everyone(state), rule_id="D7",
+        subject_zh="认定通知", subject_en="Designation",
+        what_zh=f"公示无异议，认定为“{state.designation.name}”，认定日期 {state.designation.on}。",
+        what_en=f"Designated as “{state.designation.name}” on {state.designation.on}.",
+        todo_zh="请按要求编制建设方案并参加年度绩效评价（M7、M1）。",
+        todo_en="Prepare the construction plan and take part in the yearly evaluations (M7, M1).",
+    ))
+    for hook in ON_DESIGNATED:
+        decision.emails.extend(hook(state, now))
+
+
+def open_lifecycle(state: CenterState, now: datetime) -> Decision:
+    """D1: the lifecycle opens in `preparing`, by either route; the contacts and county are told."""
+    route = {"directed": ("定向布局", "directed layout"), "merit": ("择优认定", "merit-based designation")}[state.profile.route.value]
+    email = messages.compose(
+        state, key=f"{state.center_id}:opened", to=messages.contacts(state) + messages.county(state), rule_id="D1",
+        subject_zh="产业创新中心建设流程已开启", subject_en="Lifecycle opened",
+        what_zh=f"已按{route[0]}路径登记，所属领域：{state.profile.field_zh}。",
+        what_en=f"Registered by {route[1]}, field {state.profile.field.value}.",
+        todo_zh="实施主体：准备好后向所在县（区、功能区）科技部门提交认定申请及诚信承诺书。",
+        todo_en="Implementing entity: when ready, apply to the county department with the integrity commitment letter.",
+    )
+    return Decision(state, f"lifecycle opened ({state.profile.route.value})", ("D1",), emails=[email], event="opened")

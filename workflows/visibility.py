@@ -1,0 +1,49 @@
+"""What the Temporal Web UI shows a clerk: search attributes and current details (DESIGN.md)."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from models import search_attributes as sa
+from models.state import CenterState
+from rules.messages import format_due
+
+
+def search_attributes(state: CenterState) -> list[SearchAttributePair]:
+    """INTERFACE.md: CenterPhase, CenterCounty, CenterField, LastGrade, EntityCreditCode, NextDeadline."""
+    pairs = [
+        SearchAttributePair(sa.CENTER_PHASE, state.phase.value),
+        SearchAttributePair(sa.CENTER_COUNTY, state.profile.county.value),
+        SearchAttributePair(sa.CENTER_FIELD, state.profile.field.value),
+        SearchAttributePair(sa.ENTITY_CREDIT_CODE, state.profile.implementing_entity.credit_code),
+    ]
+    if state.operating.grades:
+        pairs.append(SearchAttributePair(sa.LAST_GRADE, state.operating.grades[max(state.operating.grades)]))
+    upcoming = state.open_deadlines()
+    if upcoming:
+        pairs.append(SearchAttributePair(sa.NEXT_DEADLINE, upcoming[0].due_at))
+    return pairs
+
+
+def initial_search_attributes(state: CenterState) -> TypedSearchAttributes:
+    return TypedSearchAttributes(search_attributes(state))
+
+
+def static_summary(state: CenterState) -> str:
+    return f"{state.display_name} · {state.profile.county.value} · {state.profile.field.value}"
+
+
+def current_details(state: CenterState) -> str:
+    """A short markdown table of the phase and every open deadline, with due date, rule and who acts."""
+    lines = [
+        f"**{state.display_name}** — phase `{state.phase.value}`",
+        "",
+        "| deadline | due | rule | who acts | status |",
+        "|---|---|---|---|---|",
+    ]
+    for d in sorted(state.agenda, key=lambda d: d.due_at):
+        status = "OVERDUE" if d.overdue else "open"
+        lines.append(f"| {d.title_en} / {d.title_zh} | {format_due(d.due_at)} | {d.rule_id} | {d.who_acts.value} | {status} |")
+    if not state.agenda:
+        lines.append("| (none) | | | | |")
+    return "\n".join(lines)
