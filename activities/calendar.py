@@ -1,0 +1,41 @@
+"""The working-day calendar as an activity (D7, PD2).
+
+The calendar's data changes every year (a new State Council notice, an override file), so the
+workflow asks an activity and records the answer in its history instead of computing it itself:
+a running workflow never changes its deadline when the data is later extended.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.calendar import NoticeEndRequest
+from rules.calendar import CalendarNotCovered, OverrideFileError, notice_end
+
+log = structlog.get_logger(__name__)
+
+
+@activity.defn(name="compute_notice_end")
+async def compute_notice_end(request: NoticeEndRequest) -> datetime:
+    """D7, PD2: 24:00 Asia/Shanghai (as UTC) of the notice's last working day.
+
+    Both failures are non-retryable: a person must add or fix calendar data, so retrying would only
+    hold the staff action open. The workflow turns the message into a refusal the user reads.
+    """
+    try:
+        ends_at = notice_end(request.published_on, request.working_days)
+    except CalendarNotCovered as err:
+        log.warning("calendar_not_covered", year=err.year, published_on=str(request.published_on))
+        raise ApplicationError(str(err), {"rule_id": "PD2", "year": err.year},
+                               type="CalendarNotCovered", non_retryable=True) from err
+    except OverrideFileError as err:
+        log.error("calendar_overrides_invalid", error=str(err))
+        raise ApplicationError(f"PD2: the working-day override data is invalid, an operator must fix it: {err}",
+                               {"rule_id": "PD2"}, type="CalendarDataInvalid", non_retryable=True) from err
+    log.info("notice_end_computed", published_on=str(request.published_on),
+             working_days=request.working_days, ends_at=ends_at.isoformat())
+    return ends_at

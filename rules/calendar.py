@@ -1,0 +1,229 @@
+"""The working-day calendar: pure date arithmetic for deadlines (PD1, PD2, PD3).
+
+PD1: every date is an Asia/Shanghai date; a deadline "on day X" ends at 24:00 of day X.
+PD2: working days follow the PRC statutory calendar (weekends off except adjusted working days,
+public holidays off). Data: ``chinese_calendar`` plus override files the bureau extends when the
+State Council publishes a new year (``rules/data/working_days.toml`` and the file named by
+``CENTERS_WORKING_DAY_OVERRIDES``). A year neither covers raises ``CalendarNotCovered``; never a guess.
+PD3: "within N months" counts calendar months, day of month kept, clamped to the month's end.
+
+No network; the only I/O is reading the override files, once per process (``default_calendar``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OVERRIDES_ENV = "CENTERS_WORKING_DAY_OVERRIDES"
+PACKAGED_OVERRIDES = Path(__file__).parent / "data" / "working_days.toml"
+
+
+class CalendarNotCovered(ValueError):
+    """PD2: no calendar data for ``year``; a person must add it, the system never guesses."""
+
+    def __init__(self, year: int, covered: str = "") -> None:
+        self.year = year
+        known = f" (covered: {covered})" if covered else ""
+        super().__init__(
+            f"PD2: the working-day calendar does not cover the year {year}{known}. Working days cannot be "
+            f"counted without the State Council's holiday schedule for {year}: a person must add a [{year}] "
+            f"table (holidays, workdays, source) to rules/data/working_days.toml or to the file named by "
+            f"the {OVERRIDES_ENV} environment variable, then restart the workers."
+        )
+
+
+class OverrideFileError(ValueError):
+    """PD2: an override file is malformed; an operator must fix it (it is never half-used)."""
+
+
+def end_of_day(d: date) -> datetime:
+    """PD1: the instant a deadline "on day ``d``" ends, 24:00 Shanghai, as an aware UTC datetime."""
+    return datetime.combine(d + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
+
+
+def local_date(moment: datetime) -> date:
+    """PD1: the Asia/Shanghai calendar date of an aware instant."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        # A naive datetime would silently take the host's zone, which is exactly what PD1 forbids.
+        raise ValueError(f"PD1: local_date needs an aware datetime, got naive {moment!r}")
+    return moment.astimezone(SHANGHAI).date()
+
+
+def add_calendar_months(d: date, months: int) -> date:
+    """PD3: ``d`` plus ``months`` calendar months, day kept, clamped to month end (30 Nov + 3 -> 28/29 Feb)."""
+    year, month0 = divmod(d.year * 12 + d.month - 1 + months, 12)
+    return date(year, month0 + 1, min(d.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def add_years(d: date, years: int) -> date:
+    """PD3 clamping applied to years: 29 Feb + 1 year -> 28 Feb."""
+    year = d.year + years
+    return date(year, d.month, min(d.day, calendar.monthrange(year, d.month)[1]))
+
+
+@dataclass(frozen=True)
+class YearOverride:
+    """PD2: one year's schedule as published by the State Council, from one override file."""
+
+    year: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    source: str
+    path: str
+
+
+def _dates(value: object, key: str, year: int, where: str) -> frozenset[date]:
+    if not isinstance(value, list):
+        raise OverrideFileError(f"{where}: {key} must be a list of dates (YYYY-MM-DD, unquoted)")
+    for item in value:
+        # tomllib gives datetime for 2027-01-01T00:00; datetime is a date subclass, so check exactly.
+        if type(item) is not date:
+            raise OverrideFileError(f"{where}: {key} holds {item!r}, not a date (YYYY-MM-DD, unquoted)")
+        # A year's notice may set days in the previous December (the 2019 notice made Sat 2018-12-29
+        # a working day), so that year is allowed too.
+        if item.year not in (year - 1, year):
+            raise OverrideFileError(f"{where}: {key} holds {item}, outside {year - 1}-12..{year}")
+    return frozenset(value)
+
+
+def _parse_year(key: str, table: object, path: Path) -> YearOverride:
+    where = f"{path} [{key}]"
+    if not (key.isdigit() and len(key) == 4) or not isinstance(table, dict):
+        raise OverrideFileError(f"{path}: [{key}] must be a table named by a 4-digit year")
+    year = int(key)
+    unknown = set(table) - {"holidays", "workdays", "source"}
+    if unknown:  # a typo such as `holiday =` must not silently drop a year's holidays
+        raise OverrideFileError(f"{where}: unknown keys {sorted(unknown)}; expected holidays, workdays, source")
+    source = table.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise OverrideFileError(f"{where}: source (the State Council notice the dates come from) is required")
+    holidays = _dates(table.get("holidays", []), "holidays", year, where)
+    workdays = _dates(table.get("workdays", []), "workdays", year, where)
+    if holidays & workdays:
+        raise OverrideFileError(f"{where}: both holiday and workday: {sorted(holidays & workdays)}")
+    return YearOverride(year, holidays, workdays, source.strip(), str(path))
+
+
+def load_overrides(paths: Iterable[Path]) -> dict[int, YearOverride]:
+    """PD2: read override files in order; a year in a later file replaces that year from an earlier one.
+
+    A year is replaced whole, never merged, because one State Council notice sets one year.
+    """
+    years: dict[int, YearOverride] = {}
+    for path in paths:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as err:  # e.g. a mistyped CENTERS_WORKING_DAY_OVERRIDES must not hide a year
+            raise OverrideFileError(f"{path}: cannot read override file ({OVERRIDES_ENV}?): {err}") from err
+        except tomllib.TOMLDecodeError as err:
+            raise OverrideFileError(f"{path}: not valid TOML: {err}") from err
+        for key, table in data.items():
+            override = _parse_year(key, table, Path(path))
+            years[override.year] = override
+    return years
+
+
+class WorkingDayCalendar:
+    """PD2: working days from override data first, then ``chinese_calendar``, else an error.
+
+    - A date listed in an override (holidays or workdays) takes the override's word, in any year.
+    - Otherwise, a year ``chinese_calendar`` covers follows ``chinese_calendar``: an override table
+      for such a year corrects the dates it lists and leaves the others alone.
+    - Otherwise, a year with an override table is a working day iff Mon-Fri (dates listed as
+      holidays and workdays were handled above).
+    - Otherwise ``CalendarNotCovered``.
+    """
+
+    def __init__(self, overrides: Mapping[int, YearOverride] | None = None) -> None:
+        self.overrides = dict(overrides or {})
+        self._listed: dict[date, tuple[bool, YearOverride]] = {}
+        for override in self.overrides.values():
+            for day, working in [(d, False) for d in override.holidays] + [(d, True) for d in override.workdays]:
+                seen = self._listed.get(day)
+                if seen is not None and seen[0] != working:
+                    # Possible for a previous-December date listed under two years: refuse to pick one.
+                    raise OverrideFileError(
+                        f"{day} is a {'workday' if working else 'holiday'} in [{override.year}] ({override.path}) "
+                        f"but not in [{seen[1].year}] ({seen[1].path})"
+                    )
+                self._listed[day] = (working, override)
+
+    def coverage(self) -> str:
+        """Human-readable description of the covered years, for error messages."""
+        lo, hi = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+        extra = sorted(set(self.overrides) - set(range(lo, hi + 1)))
+        return f"{lo}..{hi}" + "".join(f", {y}" for y in extra)
+
+    def is_working_day(self, d: date) -> bool:
+        """PD2: is ``d`` (a Shanghai date) a working day? Raises CalendarNotCovered for an unknown year."""
+        if isinstance(d, datetime) or not isinstance(d, date):
+            # A datetime's .date() may be the wrong day in Shanghai (PD1): convert with local_date first.
+            raise TypeError(f"PD2: is_working_day needs a date, got {type(d).__name__}")
+        listed = self._listed.get(d)
+        if listed is not None:
+            return listed[0]
+        try:
+            return bool(chinese_calendar.is_workday(d))
+        except NotImplementedError:  # chinese_calendar's signal for "no data for this year"
+            pass
+        if d.year in self.overrides:
+            return d.weekday() < 5
+        raise CalendarNotCovered(d.year, self.coverage())
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """PD2: the ``n``-th working day, counting ``start`` as day 1 if it is a working day, else the next one.
+
+        (``chinese_calendar.find_workday`` counts from the day after; it is not used on purpose.)
+        """
+        if n < 1:
+            raise ValueError(f"PD2: the number of working days must be at least 1, got {n}")
+        day, count = start, 0
+        while True:  # ends: every year has working days, and an uncovered year raises
+            if self.is_working_day(day):
+                count += 1
+                if count == n:
+                    return day
+            day += timedelta(days=1)
+
+    def notice_end(self, published_on: date, working_days: int) -> datetime:
+        """D7, PD2: the end (24:00 Shanghai, as UTC) of a notice of ``working_days`` working days."""
+        return end_of_day(self.add_working_days(published_on, working_days))
+
+
+def override_paths() -> list[Path]:
+    """PD2: the packaged override file, then the operator's file from the environment, if set."""
+    extra = os.environ.get(OVERRIDES_ENV, "").strip()
+    # Set but missing fails loudly in load_overrides: a typo must not silently drop a year.
+    return [PACKAGED_OVERRIDES, *([Path(extra)] if extra else [])]
+
+
+@functools.cache
+def default_calendar() -> WorkingDayCalendar:
+    """The process-wide calendar, loaded once on first use (``default_calendar.cache_clear()`` reloads)."""
+    return WorkingDayCalendar(load_overrides(override_paths()))
+
+
+def is_working_day(d: date) -> bool:
+    """PD2, with the default calendar."""
+    return default_calendar().is_working_day(d)
+
+
+def add_working_days(start: date, n: int) -> date:
+    """PD2, with the default calendar."""
+    return default_calendar().add_working_days(start, n)
+
+
+def notice_end(published_on: date, working_days: int) -> datetime:
+    """D7, PD2: ``end_of_day(add_working_days(published_on, working_days))``, with the default calendar."""
+    return default_calendar().notice_end(published_on, working_days)

@@ -1,0 +1,241 @@
+"""The working-day calendar (PD1, PD2, PD3). Expected dates were checked against chinese_calendar 1.11."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from rules import calendar as cal
+from rules.calendar import (
+    CalendarNotCovered,
+    OverrideFileError,
+    WorkingDayCalendar,
+    add_calendar_months,
+    add_working_days,
+    add_years,
+    end_of_day,
+    is_working_day,
+    load_overrides,
+    local_date,
+    notice_end,
+)
+
+OVERRIDE_2027 = """
+[2027]
+source = "test fixture, not the real 2027 schedule"
+holidays = [2027-01-01, 2027-01-04]
+workdays = [2027-01-09]
+"""
+
+
+def calendar_from(tmp_path: Path, text: str) -> WorkingDayCalendar:
+    path = tmp_path / "overrides.toml"
+    path.write_text(text, encoding="utf-8")
+    return WorkingDayCalendar(load_overrides([path]))
+
+
+@pytest.fixture
+def env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point CENTERS_WORKING_DAY_OVERRIDES at a file; reload the default calendar before and after."""
+
+    def use(text: str) -> None:
+        path = tmp_path / "env_overrides.toml"
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv(cal.OVERRIDES_ENV, str(path))
+        cal.default_calendar.cache_clear()
+
+    yield use
+    cal.default_calendar.cache_clear()
+
+
+# --- PD1 ---------------------------------------------------------------------------------------
+
+
+def test_pd1_end_of_day_is_next_midnight_shanghai_in_utc() -> None:
+    ends = end_of_day(date(2025, 10, 9))
+    assert ends == datetime(2025, 10, 9, 16, 0, tzinfo=UTC)
+    assert ends.utcoffset() == timedelta(0)
+    assert ends.astimezone(cal.SHANGHAI) == datetime(2025, 10, 10, 0, 0, tzinfo=cal.SHANGHAI)
+
+
+def test_pd1_end_of_day_across_year_end() -> None:
+    assert end_of_day(date(2025, 12, 31)) == datetime(2025, 12, 31, 16, 0, tzinfo=UTC)
+
+
+def test_pd1_local_date_is_the_shanghai_date() -> None:
+    assert local_date(datetime(2025, 10, 9, 15, 59, 59, tzinfo=UTC)) == date(2025, 10, 9)
+    assert local_date(datetime(2025, 10, 9, 16, 0, tzinfo=UTC)) == date(2025, 10, 10)
+    assert local_date(datetime(2025, 10, 9, 23, 0, tzinfo=timezone(timedelta(hours=-5)))) == date(2025, 10, 10)
+
+
+def test_pd1_local_date_refuses_naive_datetime() -> None:
+    with pytest.raises(ValueError, match="PD1"):
+        local_date(datetime(2025, 10, 9, 12, 0))
+
+
+# --- PD2 ---------------------------------------------------------------------------------------
+
+
+def test_pd2_national_day_2025_notice_from_friday_ends_on_oct_9() -> None:
+    # Fri 09-26 (1), Sun 09-28 adjusted (2), 09-29 (3), 09-30 (4), holidays 10-01..08, Thu 10-09 (5)
+    assert add_working_days(date(2025, 9, 26), 5) == date(2025, 10, 9)
+    assert notice_end(date(2025, 9, 26), 5) == datetime(2025, 10, 9, 16, 0, tzinfo=UTC)
+
+
+def test_pd2_national_day_2025_holidays_and_adjusted_days() -> None:
+    for offset in range(8):
+        assert not is_working_day(date(2025, 10, 1) + timedelta(days=offset))
+    assert is_working_day(date(2025, 9, 28))  # Sunday, adjusted working day
+    assert not is_working_day(date(2025, 9, 27))  # plain Saturday
+    assert is_working_day(date(2025, 10, 9))
+
+
+def test_pd2_published_on_holiday_counts_from_next_working_day() -> None:
+    # 10-03 is a holiday: 10-09 (1), 10-10 (2), Sat 10-11 adjusted (3), Mon 10-13 (4), 10-14 (5)
+    assert add_working_days(date(2025, 10, 3), 1) == date(2025, 10, 9)
+    assert notice_end(date(2025, 10, 3), 5) == datetime(2025, 10, 14, 16, 0, tzinfo=UTC)
+
+
+def test_pd2_adjusted_working_saturday_counts() -> None:
+    assert is_working_day(date(2025, 10, 11))  # Saturday, adjusted working day
+    assert add_working_days(date(2025, 10, 11), 1) == date(2025, 10, 11)
+    # Spring Festival 2025: Mon 01-27 (1), holidays 01-28..02-04, 02-05 (2), 02-06 (3), 02-07 (4),
+    # Sat 02-08 adjusted (5): the notice ends on a Saturday.
+    assert add_working_days(date(2025, 1, 27), 5) == date(2025, 2, 8)
+
+
+def test_pd2_spring_festival_2025() -> None:
+    for offset in range(8):
+        assert not is_working_day(date(2025, 1, 28) + timedelta(days=offset))
+    assert is_working_day(date(2025, 1, 26))  # Sunday, adjusted working day
+    assert is_working_day(date(2025, 2, 8))  # Saturday, adjusted working day
+    # Fri 01-24 (1), Sun 01-26 (2), Mon 01-27 (3), 02-05 (4), 02-06 (5)
+    assert notice_end(date(2025, 1, 24), 5) == datetime(2025, 2, 6, 16, 0, tzinfo=UTC)
+
+
+def test_pd2_start_on_working_day_is_day_one() -> None:
+    assert add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 26)
+    assert add_working_days(date(2025, 9, 27), 1) == date(2025, 9, 28)  # Saturday -> adjusted Sunday
+
+
+def test_pd2_working_days_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        add_working_days(date(2025, 9, 26), 0)
+
+
+def test_pd2_datetime_is_not_a_date() -> None:
+    with pytest.raises(TypeError, match="date"):
+        is_working_day(datetime(2025, 10, 9, 20, 0, tzinfo=UTC))  # type: ignore[arg-type]
+
+
+def test_pd2_uncovered_year_raises_naming_the_year() -> None:
+    with pytest.raises(CalendarNotCovered, match="2027") as caught:
+        is_working_day(date(2027, 1, 4))
+    assert caught.value.year == 2027
+    assert "PD2" in str(caught.value) and cal.OVERRIDES_ENV in str(caught.value)
+
+
+def test_pd2_notice_running_into_uncovered_year_raises() -> None:
+    # Mon 2026-12-28 (1) .. Thu 12-31 (4): the 5th working day would be in 2027.
+    with pytest.raises(CalendarNotCovered) as caught:
+        notice_end(date(2026, 12, 28), 5)
+    assert caught.value.year == 2027
+
+
+def test_pd2_packaged_file_invents_no_year() -> None:
+    assert load_overrides([cal.PACKAGED_OVERRIDES]) == {}
+
+
+def test_pd2_override_file_covers_2027(tmp_path: Path) -> None:
+    calendar = calendar_from(tmp_path, OVERRIDE_2027)
+    assert not calendar.is_working_day(date(2027, 1, 1))  # listed holiday (Friday)
+    assert not calendar.is_working_day(date(2027, 1, 2))  # plain Saturday
+    assert not calendar.is_working_day(date(2027, 1, 4))  # listed holiday (Monday)
+    assert calendar.is_working_day(date(2027, 1, 5))  # plain Tuesday
+    assert calendar.is_working_day(date(2027, 1, 9))  # listed workday (Saturday)
+    # Tue 2026-12-29 (1), 12-30 (2), 12-31 (3), 2027-01-05 (4), 01-06 (5)
+    assert calendar.notice_end(date(2026, 12, 29), 5) == datetime(2027, 1, 6, 16, 0, tzinfo=UTC)
+    with pytest.raises(CalendarNotCovered, match="2028"):
+        calendar.is_working_day(date(2028, 1, 3))
+
+
+def test_pd2_override_entry_wins_in_a_covered_year(tmp_path: Path) -> None:
+    calendar = calendar_from(tmp_path, """
+[2025]
+source = "test fixture: a correction"
+holidays = [2025-10-09]
+workdays = [2025-10-04]
+""")
+    assert not calendar.is_working_day(date(2025, 10, 9))  # chinese_calendar: working day
+    assert calendar.is_working_day(date(2025, 10, 4))  # chinese_calendar: holiday
+    # Unlisted dates of a year chinese_calendar covers still follow it.
+    assert not calendar.is_working_day(date(2025, 10, 8))
+    assert calendar.is_working_day(date(2025, 9, 28))
+
+
+def test_pd2_env_var_file_extends_default_calendar(env_overrides) -> None:
+    env_overrides(OVERRIDE_2027)
+    assert is_working_day(date(2027, 1, 5))
+    assert not is_working_day(date(2027, 1, 4))
+
+
+def test_pd2_env_var_naming_missing_file_fails_loudly(monkeypatch: pytest.MonkeyPatch, env_overrides) -> None:
+    monkeypatch.setenv(cal.OVERRIDES_ENV, "/nonexistent/working_days.toml")
+    cal.default_calendar.cache_clear()
+    with pytest.raises(OverrideFileError, match=cal.OVERRIDES_ENV):
+        is_working_day(date(2025, 10, 9))
+
+
+def test_pd2_later_file_replaces_a_year_whole(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.toml", tmp_path / "b.toml"
+    first.write_text(OVERRIDE_2027, encoding="utf-8")
+    second.write_text('[2027]\nsource = "newer"\nholidays = [2027-01-05]\n', encoding="utf-8")
+    calendar = WorkingDayCalendar(load_overrides([first, second]))
+    assert calendar.overrides[2027].source == "newer"
+    assert calendar.is_working_day(date(2027, 1, 4)) and not calendar.is_working_day(date(2027, 1, 5))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[2027]\nholidays = [2027-01-01]\n', "source"),
+    ('[2027]\nsource = "x"\nholiday = [2027-01-01]\n', "unknown keys"),
+    ('[2027]\nsource = "x"\nholidays = ["2027-01-01"]\n', "not a date"),
+    ('[2027]\nsource = "x"\nholidays = [2028-01-01]\n', "outside"),
+    ('[2027]\nsource = "x"\nholidays = [2027-01-01]\nworkdays = [2027-01-01]\n', "both"),
+    ('[next]\nsource = "x"\n', "4-digit year"),
+    ('[2027\n', "not valid TOML"),
+])
+def test_pd2_malformed_override_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(OverrideFileError, match=message):
+        calendar_from(tmp_path, text)
+
+
+def test_pd2_previous_december_date_may_be_listed(tmp_path: Path) -> None:
+    # Like the 2019 notice (Sat 2018-12-29 worked), a 2027 table may set a day of December 2026.
+    calendar = calendar_from(tmp_path, '[2027]\nsource = "x"\nworkdays = [2026-12-26]\n')
+    assert calendar.is_working_day(date(2026, 12, 26))  # a Saturday
+
+
+# --- PD3 ---------------------------------------------------------------------------------------
+
+
+def test_pd3_30_november_plus_3_months_is_28_february() -> None:
+    assert add_calendar_months(date(2025, 11, 30), 3) == date(2026, 2, 28)
+
+
+def test_pd3_30_november_plus_3_months_is_29_february_in_leap_year() -> None:
+    assert add_calendar_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+
+
+def test_pd3_day_of_month_kept() -> None:
+    assert add_calendar_months(date(2025, 10, 21), 3) == date(2026, 1, 21)
+    assert add_calendar_months(date(2025, 1, 31), 1) == date(2025, 2, 28)
+    assert add_calendar_months(date(2025, 3, 31), -1) == date(2025, 2, 28)
+    assert add_calendar_months(date(2025, 5, 15), 0) == date(2025, 5, 15)
+
+
+def test_pd3_add_years_clamps_29_february() -> None:
+    assert add_years(date(2028, 2, 29), 1) == date(2029, 2, 28)
+    assert add_years(date(2028, 2, 29), 4) == date(2032, 2, 29)
+    assert add_years(date(2025, 10, 21), 2) == date(2027, 10, 21)
