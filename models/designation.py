@@ -29,6 +29,7 @@ class CityEvaluation(BaseModel):
     """D6: the expert panel's or third party's comprehensive review."""
 
     at: datetime
+    on: date = Field(description="Date of the review report")
     evaluator: str
     score: float
     propose: bool

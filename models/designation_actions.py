@@ -103,6 +103,7 @@ class RecordCityEvaluation(Action):
     opinion: str = Field(min_length=1, max_length=4000)
     propose: bool = Field(description="Propose for designation (on the list) or reject")
     report_ref: str = Field(min_length=1, max_length=200)
+    evaluated_on: date | None = Field(default=None, description="Date of the review report; today if omitted")
 
 
 class PublishNotice(Action):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -20,6 +21,26 @@ class SmtpSettings(BaseModel):
     use_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465), instead of STARTTLS")
     mail_from: str = Field(description="From header; may carry a display name: '舟山市科技局 <no-reply@…>'")
     timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command; a stuck server fails the activity")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SmtpSettings:
+        """From the worker's Settings; takes smtp_host or SMTP_HOST spellings alike
+        (workers.settings.Settings spells its fields in upper case)."""
+
+        def get(name: str) -> Any:
+            for attr in (name, name.upper()):
+                if hasattr(settings, attr):
+                    return getattr(settings, attr)
+            raise AttributeError(f"settings has no {name} (nor {name.upper()})")
+
+        return cls(
+            host=get("smtp_host"),
+            port=get("smtp_port"),
+            username=get("smtp_username"),
+            password=get("smtp_password"),
+            starttls=get("smtp_starttls"),
+            mail_from=get("mail_from"),
+        )
 
 
 class OutboxEntry(BaseModel):

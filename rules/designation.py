@@ -6,7 +6,7 @@ Each action is registered with its rule IDs; ``check_*`` refuse with the field a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from models.calendar import NoticeEndRequest
 from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
@@ -128,9 +128,11 @@ def decide_county_review(state: CenterState, act: RecordCountyReview, now: datet
 
 
 def check_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: datetime) -> None:
-    """D6: one comprehensive review per application."""
+    """D6: one comprehensive review per application, dated no later than today."""
     if state.city_evaluation is not None:
         raise Refusal("D6", "phase", "the city evaluation of this application is already recorded")
+    if act.evaluated_on and act.evaluated_on > local_date(now):
+        raise Refusal("D6", "evaluated_on", "the review report cannot be dated in the future")
 
 
 @action(
@@ -141,7 +143,7 @@ def check_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: da
 )
 def decide_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: datetime, _: None) -> Decision:
     state.city_evaluation = CityEvaluation(
-        at=now, evaluator=f"{act.evaluator_kind}: {act.evaluator}", score=act.score, propose=act.propose, opinion=act.opinion)
+        at=now, on=act.evaluated_on or local_date(now), evaluator=f"{act.evaluator_kind}: {act.evaluator}", score=act.score, propose=act.propose, opinion=act.opinion)
     if act.propose:
         summary = f"proposed for designation (score {act.score:g})"
         what = (f"市级综合评审建议认定（评分 {act.score:g}），待公示。", f"The comprehensive review proposes designation (score {act.score:g}); the public notice is next.")
@@ -164,8 +166,8 @@ def check_publish(state: CenterState, act: PublishNotice, now: datetime) -> None
     evaluation = state.city_evaluation
     if evaluation is None or not evaluation.propose:
         raise Refusal("D7", "phase", "only a center proposed by the city evaluation (D6) can be publicly noticed")
-    if act.published_on < local_date(evaluation.at):
-        raise Refusal("D7", "published_on", f"the notice cannot start before the evaluation of {local_date(evaluation.at)}")
+    if act.published_on < evaluation.on:
+        raise Refusal("D7", "published_on", f"the notice cannot start before the evaluation of {evaluation.on}")
     if act.published_on > local_date(now) + timedelta(days=30):
         raise Refusal("D7", "published_on", "the notice cannot be scheduled more than 30 days ahead")
 
@@ -254,7 +256,7 @@ def decide_resolve(state: CenterState, act: ResolveObjection, now: datetime, _: 
         return Decision(state, f"objection {objection.id} upheld; rejected", ("D7",), emails=[email])
     decision = Decision(state, f"objection {objection.id} dismissed", ("D7",))
     if state.notice and state.notice.ended and not any(o.status == "open" for o in state.objections):
-        _designate(decision, now)
+        _designate(decision, now, local_date(now))
     return decision
 
 
@@ -291,14 +293,15 @@ def notice_ends(state: CenterState, deadline: Deadline, now: datetime) -> Decisi
         )
         return Decision(state, "notice ended; designation held by open objection", ("D7",), emails=[email])
     decision = Decision(state, "notice ended without objection", ("D7",))
-    _designate(decision, now)
+    _designate(decision, now, local_date(deadline.due_at))
     return decision
 
 
-def _designate(decision: Decision, now: datetime) -> None:
-    """D7: designate and name the center 舟山市××产业创新中心; other families start their cycles."""
+def _designate(decision: Decision, now: datetime, on: date) -> None:
+    """D7: designate on ``on`` (the day after the notice, or the day an objection is cleared) and name
+    the center 舟山市××产业创新中心; other rule families start their cycles."""
     state = decision.state
-    state.designation = Designation(on=local_date(now), name=state.profile.designated_name)
+    state.designation = Designation(on=on, name=state.profile.designated_name)
     state.phase = Phase.DESIGNATED
     decision.summary += f"; designated as {state.designation.name}"
     decision.emails.append(messages.compose(

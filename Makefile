@@ -1,0 +1,29 @@
+# Developer entry points. The venv is (re)built only when pyproject.toml changes.
+VENV ?= .venv
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: install test run bench clean-var
+
+install: $(VENV)/.installed
+
+# The stamp makes a second `make test` skip pip entirely.
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Temporal dev server + PostgreSQL + SMTP sink + worker, in the foreground; Ctrl-C stops all.
+run: $(VENV)/.installed
+	$(VENV)/bin/centers-dev
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python -m bench
+
+# Drops every workflow, database row and mail of the dev stack (stops its postgres first).
+clean-var:
+	-test ! -d var/pg || $(VENV)/bin/python -c "from db.embedded import stop_embedded; stop_embedded('var/pg')"
+	rm -rf var/

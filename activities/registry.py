@@ -1,0 +1,26 @@
+"""Every activity the worker registers, in one list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from activities.calendar import compute_notice_end
+from activities.outcomes import OutcomeActivities
+from models.mail import SmtpSettings
+
+
+def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., Any]]:
+    """Bound methods of every activity class, plus the plain activity functions.
+
+    `settings` is workers.settings.Settings (or anything with its SMTP attributes).
+    """
+    outcomes = OutcomeActivities(pool, SmtpSettings.from_settings(settings))
+    return [
+        outcomes.record_outcomes,
+        outcomes.deliver_mail,
+        outcomes.find_active_bans,
+        compute_notice_end,
+    ]

@@ -1,0 +1,139 @@
+"""Outcome repository: audit log, center snapshots, bans (PD7) and the outbox.
+
+Plain async functions over an asyncpg connection. Writes are idempotent (INSERT ... ON CONFLICT
+(key) DO NOTHING), so an activity retry never doubles a row (DESIGN.md, "Side effects exactly
+once"). jsonb goes through ``::text`` casts so these functions work on any connection, with or
+without the codec that db.pool installs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from db.mailer import message_id_for
+from models.effects import AuditEntry, Ban, BanQuery, CenterSnapshot, OutcomeBatch
+from models.mail import OutboxEntry
+
+_AUDIT_COLUMNS = (
+    "key, center_id, at, action, outcome, actor_name, actor_role, actor_county, request_id, "
+    "rule_ids, phase_before, phase_after, summary"
+)
+_INSERT_AUDIT = f"""
+    INSERT INTO audit_log ({_AUDIT_COLUMNS}, detail)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb)
+    ON CONFLICT (key) DO NOTHING
+"""
+_BAN_COLUMNS = (
+    "key, center_id, subject_kind, credit_code, subject_name, scope, field, rule_id, starts_on, ends_on, reason"
+)
+_INSERT_BAN = f"""
+    INSERT INTO bans ({_BAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (key) DO NOTHING
+"""
+_OUTBOX_COLUMNS = "key, center_id, recipients, subject, body, rule_id, message_id"
+_INSERT_OUTBOX = f"""
+    INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+    ON CONFLICT (key) DO NOTHING
+"""
+_SNAPSHOT_COLUMNS = (
+    "center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
+    "designated_on, last_grade, next_deadline_at, updated_at"
+)
+# The WHERE makes an older (or repeated) revision a no-op: a late retry never rolls a center back.
+_UPSERT_SNAPSHOT = f"""
+    INSERT INTO centers ({_SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    ON CONFLICT (center_id) DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _SNAPSHOT_COLUMNS.split(", ")[1:])},
+        recorded_at = now()
+    WHERE centers.revision < EXCLUDED.revision
+"""
+
+
+async def record_batch(conn: asyncpg.Connection, batch: OutcomeBatch) -> None:
+    """Write one lifecycle step's audits, bans, emails and snapshot in ONE transaction."""
+    async with conn.transaction():
+        if batch.audits:
+            await conn.executemany(_INSERT_AUDIT, [_audit_args(a) for a in batch.audits])
+        if batch.bans:
+            await conn.executemany(_INSERT_BAN, [_ban_args(b) for b in batch.bans])
+        if batch.emails:
+            await conn.executemany(
+                _INSERT_OUTBOX,
+                [(e.key, e.center_id, e.to, e.subject, e.body, e.rule_id, message_id_for(e.key)) for e in batch.emails],
+            )
+        if batch.snapshot is not None:
+            await conn.execute(_UPSERT_SNAPSHOT, *_snapshot_args(batch.snapshot))
+
+
+async def active_bans(conn: asyncpg.Connection, query: BanQuery) -> list[Ban]:
+    """PD7: the bans that stop this application on `query.on`, longest-running first.
+
+    Matched by role: a ban on an implementing entity applies to the applicant's implementing
+    entity, a ban on a lead unit to its lead unit. Scope 'any' (M2 delisting) bars every field;
+    'same_type' (M4 revocation) only the banned field. Both ends of the ban are inclusive.
+    """
+    rows = await conn.fetch(
+        f"""
+        SELECT {_BAN_COLUMNS} FROM bans
+        WHERE ((subject_kind = 'implementing_entity' AND credit_code = $1)
+            OR (subject_kind = 'lead_unit' AND credit_code = $2))
+          AND (scope = 'any' OR field = $3)
+          AND starts_on <= $4 AND $4 <= ends_on
+        ORDER BY ends_on DESC, key
+        """,
+        query.implementing_entity_code,
+        query.lead_unit_code,
+        query.field,
+        query.on,
+    )
+    return [Ban.model_validate(dict(r)) for r in rows]
+
+
+async def list_audit(conn: asyncpg.Connection, center_id: str) -> list[AuditEntry]:
+    """The center's audit trail in the order things happened."""
+    rows = await conn.fetch(
+        f"SELECT {_AUDIT_COLUMNS}, detail::text AS detail FROM audit_log WHERE center_id = $1 ORDER BY at, id",
+        center_id,
+    )
+    return [AuditEntry.model_validate({**dict(r), "detail": json.loads(r["detail"])}) for r in rows]
+
+
+async def list_outbox(conn: asyncpg.Connection, center_id: str) -> list[OutboxEntry]:
+    """The center's notifications with their delivery state, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {_OUTBOX_COLUMNS}, created_at, sent_at, attempts, last_error FROM outbox "
+        "WHERE center_id = $1 ORDER BY id",
+        center_id,
+    )
+    return [OutboxEntry.model_validate(dict(r)) for r in rows]
+
+
+async def get_center(conn: asyncpg.Connection, center_id: str) -> CenterSnapshot | None:
+    """The report row of one center, or None if no snapshot was recorded yet."""
+    row = await conn.fetchrow(f"SELECT {_SNAPSHOT_COLUMNS} FROM centers WHERE center_id = $1", center_id)
+    return CenterSnapshot.model_validate(dict(row)) if row else None
+
+
+def _audit_args(a: AuditEntry) -> tuple:
+    return (
+        a.key, a.center_id, a.at, a.action, a.outcome, a.actor_name, a.actor_role, a.actor_county,
+        a.request_id, a.rule_ids, a.phase_before, a.phase_after, a.summary,
+        # mode="json" first: detail may hold dates or decimals that json.dumps cannot take
+        json.dumps(a.model_dump(mode="json")["detail"], ensure_ascii=False),
+    )  # fmt: skip
+
+
+def _ban_args(b: Ban) -> tuple:
+    return (
+        b.key, b.center_id, b.subject_kind, b.credit_code, b.subject_name, b.scope, b.field,
+        b.rule_id, b.starts_on, b.ends_on, b.reason,
+    )  # fmt: skip
+
+
+def _snapshot_args(s: CenterSnapshot) -> tuple:
+    return (
+        s.center_id, s.revision, s.name, s.county, s.field, s.route, s.phase, s.credit_code,
+        s.lead_unit, s.designated_on, s.last_grade, s.next_deadline_at, s.updated_at,
+    )  # fmt: skip

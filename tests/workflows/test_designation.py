@@ -1,0 +1,132 @@
+"""Designation procedure end to end on the time-skipping server, real PostgreSQL and SMTP (D1-D7, PD2, PD7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from db.outcomes import list_audit
+from models.state import CenterState
+from tests.fixtures import factories as f
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+async def state_of(handle) -> CenterState:
+    return await handle.query("state", result_type=CenterState)
+
+
+async def refusal(handle, action: str, payload: dict) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(action, payload)
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "ActionRefused"
+    return cause
+
+
+async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
+    await handle.execute_update("submit_application", f.application())
+    await handle.execute_update("record_county_review", f.county_review())
+    await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
+
+
+async def test_d7_full_run_to_designation_with_audit_and_mail(centers, env, db_pool, smtp_server):
+    """D1-D7: application, county review, city evaluation, 5-working-day notice, designation."""
+    profile = f.profile()
+    handle = await centers.start(profile)
+    await through_evaluation(handle)
+    today = (await env.get_current_time()).astimezone(timezone(timedelta(hours=8))).date()
+    result = await handle.execute_update("publish_notice", f.notice(today))
+    assert result["phase"] == "public_notice"
+    state = await state_of(handle)
+    assert state.notice is not None and state.deadline("notice-end") is not None
+    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await state_of(handle)
+    assert state.phase == "designated"
+    assert state.designation and state.designation.name == "舟山市新材料产业创新中心"
+
+    async with db_pool.acquire() as conn:
+        rows = await list_audit(conn, profile.center_id)
+    actions = [r.action for r in rows]
+    for expected in ("opened", "submit_application", "record_county_review", "record_city_evaluation",
+                     "publish_notice", "due:notice_end"):
+        assert expected in actions
+    designated = await smtp_server.wait_for(
+        lambda m: profile.center_id in text_of(m) and "Designation" in str(m["Subject"]), timeout=10)
+    assert "舟山市新材料产业创新中心" in text_of(designated)
+    assert set(designated["To"].addresses[i].addr_spec for i in range(len(designated["To"].addresses))) == {
+        "wangmin@center.example", "kj-dinghai@zhoushan.example", "kjj@zhoushan.example"}
+
+
+async def test_d7_notice_before_2025_national_day_ends_after_the_holiday(centers, env):
+    """D7, PD2: published Fri 2025-09-26, 5 working days: 26, 28 (adjusted Sunday), 29, 30, 9 Oct."""
+    handle = await centers.start(f.profile())
+    await through_evaluation(handle, evaluated_on=date(2025, 9, 20))
+    await handle.execute_update("publish_notice", f.notice(date(2025, 9, 26)))
+    state = await state_of(handle)
+    assert state.notice.ends_at == datetime(2025, 10, 9, 16, 0, tzinfo=timezone.utc)
+
+
+async def test_d5_county_department_of_another_county_is_refused(centers):
+    handle = await centers.start(f.profile(county="dinghai"))
+    await handle.execute_update("submit_application", f.application())
+    cause = await refusal(handle, "record_county_review", f.county_review(county="putuo"))
+    assert cause.details[0]["field"] == "actor.county" and cause.details[0]["rule_id"] == "D5"
+    assert (await state_of(handle)).phase == "county_review"
+
+
+async def test_d4_missing_commitment_letter_is_refused(centers):
+    handle = await centers.start(f.profile())
+    cause = await refusal(handle, "submit_application", f.application(commitment_letter=None))
+    assert cause.details[0] == {"rule_id": "D4", "field": "commitment_letter", "message": cause.details[0]["message"]}
+    assert (await state_of(handle)).phase == "preparing"
+
+
+async def test_d7_objection_after_notice_end_is_refused_and_open_objection_holds_designation(centers, env):
+    handle = await centers.start(f.profile())
+    await through_evaluation(handle)
+    today = (await env.get_current_time()).astimezone(timezone(timedelta(hours=8))).date()
+    await handle.execute_update("publish_notice", f.notice(today))
+    await handle.execute_update("file_objection", {
+        "actor": f.actor("public", name="李某"), "request_id": f.rid(),
+        "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"})
+    state = await state_of(handle)
+    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(hours=1))
+    state = await state_of(handle)
+    assert state.phase == "public_notice" and state.notice.ended
+    late = await refusal(handle, "file_objection", {
+        "actor": f.actor("public", name="张某"), "request_id": f.rid(),
+        "objector": "张某", "contact": "z@example.com", "grounds": "迟到的异议"})
+    assert late.details[0]["rule_id"] == "D7" and late.details[0]["field"] == "notice"
+    await handle.execute_update("resolve_objection", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(),
+        "objection_id": state.objections[0].id, "outcome": "dismissed", "finding": "经核实不成立"})
+    assert (await state_of(handle)).phase == "designated"
+
+
+async def test_d7_repeated_request_id_returns_first_result(centers):
+    handle = await centers.start(f.profile())
+    payload = f.application()
+    first = await handle.execute_update("submit_application", payload)
+    again = await handle.execute_update("submit_application", payload)
+    assert again["duplicate"] is True and again["summary"] == first["summary"]
+    assert (await state_of(handle)).revision == first["state"]["revision"]
+
+
+async def test_d3_rejected_signal_is_recorded_not_failing(centers):
+    handle = await centers.start(f.profile())
+    bad = f.application()
+    bad["checklist"]["innovation_functions"]["pilot_testing"] = {"met": False, "evidence": "尚未建成"}
+    await handle.signal("submit_application", bad)
+    await handle.signal("submit_application", "not even an object")
+    for _ in range(50):
+        state = await state_of(handle)
+        if len(state.rejected) == 2:
+            break
+    assert [r.field for r in state.rejected] == ["checklist.innovation_functions.pilot_testing", "payload"]
+    assert state.phase == "preparing"

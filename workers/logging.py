@@ -1,0 +1,60 @@
+"""structlog setup: JSON lines for machines, a readable console for people.
+
+Standard-library records (temporalio, asyncpg, aiosmtpd) go through the same
+processors, so the whole process emits one format.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+
+Format = Literal["auto", "json", "console"]
+
+# Libraries that log every command or connection at INFO; their warnings still show.
+_CHATTY = ("pgserver", "mail.log", "asyncio")
+
+
+def _final_processors(fmt: Format) -> list[structlog.types.Processor]:
+    """Exception formatting plus the renderer for the resolved format."""
+    if fmt == "auto":
+        fmt = "console" if sys.stderr.isatty() else "json"
+    if fmt == "console":
+        return [structlog.dev.ConsoleRenderer()]  # it pretty-prints exceptions itself
+    # ensure_ascii=False keeps Chinese center names readable in the log
+    return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(ensure_ascii=False)]
+
+
+def configure_logging(fmt: Format = "auto", level: int = logging.INFO) -> None:
+    """Route structlog and stdlib logging to stderr in one format.
+
+    Safe to call more than once: the root handler is replaced, not stacked.
+    """
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),  # temporalio puts workflow/activity info in `extra`
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_final_processors(fmt)],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+

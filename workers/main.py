@@ -1,0 +1,105 @@
+"""The worker process (`centers-worker`): polls the task queue for CenterLifecycle and its activities."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.registry import build_activities
+from db.embedded import database_url
+from db.migrate import apply_migrations
+from db.pool import create_pool
+from workers.exit import hard_exit
+from workers.logging import configure_logging
+from workers.settings import Settings, get_settings
+from workflows.lifecycle import CenterLifecycle
+
+log = structlog.get_logger(__name__)
+
+# Time running activities get to finish after a stop is asked, before they are cancelled.
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+
+
+async def connect_client(settings: Settings) -> Client:
+    """A client speaking pydantic models, as every caller of the workflow must."""
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    """Run the worker until `stop_event` is set (or the worker fails), then shut down cleanly.
+
+    Migrations are applied first, so a fresh database is usable. `ready` is set once polling.
+    """
+    configure_logging(settings.log_format)
+    client = await connect_client(settings)
+    dsn = await asyncio.to_thread(database_url, settings)  # may start the embedded server
+    pool = await create_pool(dsn)  # json codecs the activities rely on
+    try:
+        applied = await apply_migrations(pool)
+        log.info("migrations applied", applied=applied)
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[CenterLifecycle],
+            activities=build_activities(pool, settings),
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        )
+        running = asyncio.create_task(worker.run(), name="temporal-worker")
+        stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
+        log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)
+        if ready is not None:
+            ready.set()
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not running.done():
+            log.info("worker stopping")
+            await worker.shutdown()
+        await running  # re-raises if the worker died on its own
+        log.info("worker stopped")
+    finally:
+        await pool.close()
+
+
+def install_stop_handlers(stop_event: asyncio.Event) -> None:
+    """SIGTERM/SIGINT set `stop_event`; a second one ends the process at once (shutdown hung)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stop_event.is_set():
+            log.warning("second signal, exiting now", signal=signal.Signals(signum).name)
+            hard_exit(128 + signum)
+        log.info("stop requested", signal=signal.Signals(signum).name)
+        stop_event.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+
+async def _serve(settings: Settings) -> int:
+    stop_event = asyncio.Event()
+    install_stop_handlers(stop_event)
+    try:
+        await run_worker(settings, stop_event)
+    except Exception:
+        log.exception("worker failed")
+        return 1
+    return 0
+
+
+def main() -> None:
+    """Console script `centers-worker`: run until SIGTERM/SIGINT, exit 0 on a clean stop."""
+    settings = get_settings()
+    configure_logging(settings.log_format)
+    hard_exit(asyncio.run(_serve(settings)))
+
+
+if __name__ == "__main__":
+    main()
