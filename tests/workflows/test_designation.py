@@ -9,16 +9,12 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from db.outcomes import list_audit
-from models.state import CenterState
 from tests.fixtures import factories as f
+from tests.workflows.flows import state_of, through_evaluation, today
 
 
 def text_of(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
-
-
-async def state_of(handle) -> CenterState:
-    return await handle.query("state", result_type=CenterState)
 
 
 async def refusal(handle, action: str, payload: dict) -> ApplicationError:
@@ -29,19 +25,12 @@ async def refusal(handle, action: str, payload: dict) -> ApplicationError:
     return cause
 
 
-async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
-    await handle.execute_update("submit_application", f.application())
-    await handle.execute_update("record_county_review", f.county_review())
-    await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
-
-
 async def test_d7_full_run_to_designation_with_audit_and_mail(centers, env, db_pool, smtp_server):
     """D1-D7: application, county review, city evaluation, 5-working-day notice, designation."""
     profile = f.profile()
     handle = await centers.start(profile)
     await through_evaluation(handle)
-    today = (await env.get_current_time()).astimezone(timezone(timedelta(hours=8))).date()
-    result = await handle.execute_update("publish_notice", f.notice(today))
+    result = await handle.execute_update("publish_notice", f.notice(await today(env)))
     assert result["phase"] == "public_notice"
     state = await state_of(handle)
     assert state.notice is not None and state.deadline("notice-end") is not None
@@ -90,8 +79,7 @@ async def test_d4_missing_commitment_letter_is_refused(centers):
 async def test_d7_objection_after_notice_end_is_refused_and_open_objection_holds_designation(centers, env):
     handle = await centers.start(f.profile())
     await through_evaluation(handle)
-    today = (await env.get_current_time()).astimezone(timezone(timedelta(hours=8))).date()
-    await handle.execute_update("publish_notice", f.notice(today))
+    await handle.execute_update("publish_notice", f.notice(await today(env)))
     await handle.execute_update("file_objection", {
         "actor": f.actor("public", name="李某"), "request_id": f.rid(),
         "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"})

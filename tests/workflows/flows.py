@@ -1,0 +1,63 @@
+"""Reusable steps that bring a center through the designation procedure in tests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from models.state import CenterState
+from rules.calendar import local_date
+from tests.fixtures import factories as f
+
+
+async def state_of(handle) -> CenterState:
+    return await handle.query("state", result_type=CenterState)
+
+
+async def today(env) -> date:
+    return local_date(await env.get_current_time())
+
+
+async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
+    await handle.execute_update("submit_application", f.application())
+    await handle.execute_update("record_county_review", f.county_review())
+    await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
+
+
+async def designate(handle, env) -> CenterState:
+    """D3-D7 with today's date; sleeps past the 5-working-day notice."""
+    await through_evaluation(handle)
+    await handle.execute_update("publish_notice", f.notice(await today(env)))
+    state = await state_of(handle)
+    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await state_of(handle)
+    assert state.phase == "designated", state.phase
+    return state
+
+
+async def objection_held_then_dismissed(handle, env) -> CenterState:
+    """D7: an objection still open when the notice ends holds the designation until it is resolved."""
+    await through_evaluation(handle)
+    await handle.execute_update("publish_notice", f.notice(await today(env)))
+    await handle.execute_update("file_objection", {
+        "actor": f.actor("public", name="李某"), "request_id": f.rid(),
+        "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"})
+    state = await state_of(handle)
+    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(hours=1))
+    await handle.execute_update("resolve_objection", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(),
+        "objection_id": state.objections[0].id, "outcome": "dismissed", "finding": "经核实不成立"})
+    return await state_of(handle)
+
+
+async def refused_signals(handle, env) -> CenterState:
+    """Refused signals are recorded in the state and never fail the workflow task."""
+    bad = f.application()
+    bad["checklist"]["innovation_functions"]["pilot_testing"] = {"met": False, "evidence": "尚未建成"}
+    await handle.signal("submit_application", bad)
+    await handle.signal("submit_application", "not even an object")
+    await handle.signal("submit_application", f.application())
+    for _ in range(100):
+        state = await state_of(handle)
+        if state.phase == "county_review":
+            return state
+    raise AssertionError(f"signals not processed: {state.rejected}")

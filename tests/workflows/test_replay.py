@@ -1,0 +1,78 @@
+"""Determinism guard: saved histories of representative lifecycles replay against the current code.
+
+Histories under tests/histories/ were recorded by earlier code. A change that would break running
+centers (a reordered activity, a removed timer) fails here; roll such a change out with
+``workflow.patched`` or a new policy version (docs/rollout.md). Record new ones with
+``RECORD_HISTORIES=1 make test PYTEST_ARGS='-k record'``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from tests.fixtures import factories as f
+from tests.workflows.flows import designate, objection_held_then_dismissed, refused_signals
+
+SCENARIOS = {
+    "designation-full-run": designate,
+    "objection-held-then-dismissed": objection_held_then_dismissed,
+    "refused-signals": refused_signals,
+}
+from models.state import LifecycleInput
+from workflows.lifecycle import CenterLifecycle
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+def saved() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", saved(), ids=lambda p: p.stem)
+async def test_saved_history_replays_against_current_code(path: Path):
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await Replayer(workflows=[CenterLifecycle], data_converter=pydantic_data_converter).replay_workflow(
+        history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
+
+
+def test_there_are_saved_histories():
+    assert len(saved()) >= 2
+
+
+@workflow.defn(name="CenterLifecycle", sandboxed=False)
+class SkipsTheOpening:
+    """A 'changed' lifecycle that no longer records the opening step: must not replay."""
+
+    @workflow.run
+    async def run(self, input: LifecycleInput) -> None:
+        await workflow.sleep(timedelta(days=1))
+
+
+async def test_replay_catches_an_incompatible_change(centers, env):
+    handle = await centers.start(f.profile())
+    await handle.execute_update("submit_application", f.application())
+    history = await handle.fetch_history()
+    with pytest.raises(NondeterminismError):
+        await Replayer(workflows=[SkipsTheOpening], data_converter=pydantic_data_converter).replay_workflow(history)
+
+
+@pytest.mark.skipif(not os.environ.get("RECORD_HISTORIES"), reason="records histories only when RECORD_HISTORIES=1")
+async def test_record_histories(centers, env):
+    """Not a check: writes tests/histories/<scenario>.json from representative runs."""
+    HISTORIES.mkdir(exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        handle = await centers.start(f.profile(f"hist-{name}"))
+        await scenario(handle, env)
+        history = await handle.fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
