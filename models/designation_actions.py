@@ -76,6 +76,9 @@ class SubmitApplication(Action):
     checklist: Checklist
     commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
     materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
+    partner_agreements: dict[str, str] = Field(
+        default_factory=dict, description="M6: partner credit code -> reference of the signed cooperation agreement"
+    )
 
 
 class Finding(BaseModel):

@@ -25,7 +25,10 @@ class Organisation(BaseModel):
     name: str = Field(min_length=2, max_length=200)
     credit_code: str = Field(description="Unified social credit code (18 characters, GB 32100-2015)")
 
-    _check_code = field_validator("credit_code")(classmethod(lambda cls, v: check_credit_code(v)))
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str) -> str:
+        return check_credit_code(value)
 
 
 class Contact(BaseModel):
@@ -36,9 +39,7 @@ class Contact(BaseModel):
 
 
 class Partner(Organisation):
-    """M6: a partner unit; the implementing entity signs a cooperation agreement with each."""
-
-    agreement_signed: bool = Field(False, description="M6: cooperation agreement fixing duties is signed")
+    """M6: a partner unit; the implementing entity signs a cooperation agreement with each (shown at application)."""
 
 
 class CenterProfile(BaseModel):

@@ -50,6 +50,15 @@ def check_application(state: CenterState, act: SubmitApplication, now: datetime)
         raise Refusal("D3", missing, "this eligibility condition is not met; all five conditions of D3 are required")
     if act.commitment_letter is None:
         raise Refusal("D4", "commitment_letter", "the lead unit's integrity commitment letter (诚信承诺书) is mandatory")
+    check_partner_agreements(state, act)
+
+
+def check_partner_agreements(state: CenterState, act: SubmitApplication) -> None:
+    """M6: a center formed by several units has a signed cooperation agreement with each partner."""
+    for partner in state.profile.partners:
+        if partner.credit_code not in act.partner_agreements:
+            raise Refusal("M6", f"partner_agreements.{partner.credit_code}",
+                          f"no signed cooperation agreement with partner {partner.name}")
 
 
 def ban_query(state: CenterState, act: SubmitApplication, now: datetime) -> FactRequest:
@@ -64,9 +73,9 @@ def ban_query(state: CenterState, act: SubmitApplication, now: datetime) -> Fact
 
 
 @action(
-    "submit_application", payload=SubmitApplication, rules=("D3", "D4", "PD7"),
+    "submit_application", payload=SubmitApplication, rules=("D3", "D4", "M6", "PD7"),
     roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases={Phase.PREPARING},
-    description="D3 D4 PD7: apply with the five-condition checklist and the integrity commitment letter",
+    description="D3 D4 M6 PD7: apply with the five-condition checklist and the integrity commitment letter",
     check=check_application, facts=ban_query,
 )
 def decide_application(state: CenterState, act: SubmitApplication, now: datetime, bans: list[Ban]) -> Decision:

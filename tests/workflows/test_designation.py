@@ -8,7 +8,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from db.outcomes import list_audit
+from db.outcomes import list_audit, record_batch
+from models.effects import Ban, OutcomeBatch
 from tests.fixtures import factories as f
 from tests.workflows.flows import state_of, through_evaluation, today
 
@@ -118,3 +119,22 @@ async def test_d3_rejected_signal_is_recorded_not_failing(centers):
             break
     assert [r.field for r in state.rejected] == ["checklist.innovation_functions.pilot_testing", "payload"]
     assert state.phase == "preparing"
+
+
+async def test_pd7_banned_entity_is_refused_with_the_end_date(centers, db_pool):
+    """PD7: the bans registry in PostgreSQL stops an application inside a ban, naming its end."""
+    profile = f.profile()
+    ban = Ban(key=f"ban-{profile.center_id}", center_id="c-old", subject_kind="implementing_entity",
+              credit_code=profile.implementing_entity.credit_code, subject_name=profile.implementing_entity.name,
+              scope="any", rule_id="M2", starts_on=date(2025, 12, 1), ends_on=date(2027, 11, 30),
+              reason="delisted after a failed rectification")
+    async with db_pool.acquire() as conn:
+        await record_batch(conn, OutcomeBatch(center_id="c-old", bans=[ban]))
+    handle = await centers.start(profile)
+    cause = await refusal(handle, "submit_application", f.application())
+    assert cause.details[0]["rule_id"] == "PD7" and "2027-11-30" in cause.details[0]["message"]
+    state = await state_of(handle)
+    assert state.phase == "preparing" and state.rejected[-1].rule_id == "PD7"
+    async with db_pool.acquire() as conn:
+        audit = await list_audit(conn, profile.center_id)
+    assert [a.outcome for a in audit if a.action == "submit_application"] == ["rejected"]
