@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
 from models.directory import Role
+from models.effects import Ban
 from models.operating import OperatingRecord
 from models.phase import ENDED, Phase
 from models.policy import Policy
@@ -78,6 +79,7 @@ class CenterState(BaseModel):
     operating: OperatingRecord = Field(default_factory=OperatingRecord)
     subsidy: SubsidyRecord = Field(default_factory=SubsidyRecord)
 
+    bans: list[Ban] = Field(default_factory=list, description="PD7: bans this lifecycle imposed")
     answered: dict[str, ActionResult] = Field(default_factory=dict, description="request_id -> first result")
     rejected: list[Rejection] = Field(default_factory=list, description="Most recent refusals, newest last")
     ended_at: datetime | None = None

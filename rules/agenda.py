@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from models.directory import Role
 from models.state import CenterState, Deadline
 from rules import messages
-from rules.engine import DUE_HANDLERS, Decision
+from rules.engine import DUE_HANDLERS, Decision, settle
 
 
 def add_deadline(
@@ -88,8 +88,7 @@ def due_now(state: CenterState, now: datetime) -> Decision | None:
             if at == wake[0]:
                 return remind(state, d, days)
         if d.due_at == wake[0]:
-            decision = DUE_HANDLERS[d.kind](state.model_copy(deep=True), d, now)
-            decision.state.revision = state.revision + 1
+            decision = settle(DUE_HANDLERS[d.kind](state.model_copy(deep=True), d, now), state)
             decision.event = decision.event or f"due:{d.kind}"
             return decision
     return None
@@ -101,7 +100,6 @@ def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
     target = new.deadline(deadline.id)
     assert target is not None
     target.reminders_sent.append(days)
-    new.revision = state.revision + 1
     email = messages.compose(
         new,
         key=f"{new.center_id}:{deadline.id}:remind:{days}",
@@ -115,8 +113,8 @@ def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
         todo_en="Complete it before the due time and record it in the system.",
         due_at=deadline.due_at,
     )
-    return Decision(new, f"PD9 reminder {days} days before {deadline.title_en}", ("PD9", deadline.rule_id),
-                    emails=[email], event="reminder")
+    return settle(Decision(new, f"PD9 reminder {days} days before {deadline.title_en}", ("PD9", deadline.rule_id),
+                           emails=[email], event="reminder"), state)
 
 
 def mark_overdue(state: CenterState, deadline: Deadline, now: datetime) -> Decision:

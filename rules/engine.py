@@ -157,9 +157,14 @@ def check(state: CenterState, name: str, act: Action, now: datetime) -> None:
 
 
 def decide(state: CenterState, name: str, act: Action, now: datetime, facts: Any = None) -> Decision:
-    """Apply an accepted action: the new state (revision bumped) and its effects."""
-    decision = ACTIONS[name].decide(state.model_copy(deep=True), act, now, facts)
-    decision.state.revision = state.revision + 1
+    """Apply an accepted action: the new state and its effects."""
+    return settle(ACTIONS[name].decide(state.model_copy(deep=True), act, now, facts), state)
+
+
+def settle(decision: Decision, previous: CenterState) -> Decision:
+    """Every step bumps the revision once, and the state lists the bans it imposed (PD7)."""
+    decision.state.revision = previous.revision + 1
+    decision.state.bans.extend(decision.bans)
     return decision
 
 

@@ -16,6 +16,8 @@ from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import email_validator  # noqa: F401  loaded lazily by pydantic's EmailStr; pass it through up front
+
     from models.actor import Actor
     from models.effects import AuditEntry, CenterSnapshot, OutcomeBatch
     from models.state import ActionResult, CenterState, LifecycleInput, Rejection
