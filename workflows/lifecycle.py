@@ -46,6 +46,7 @@ class CenterLifecycle:
             profile=input.profile, policy=input.policy, offices=input.offices, opened_at=workflow.now()
         )
         self.lock = asyncio.Lock()
+        self.opened = input.state is not None  # handlers wait until the opening step is recorded
         self.mail: list[asyncio.Task[None]] = []
         self.visible: list[SearchAttributePair] = []
 
@@ -54,6 +55,7 @@ class CenterLifecycle:
         async with self.lock:
             if input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
+            self.opened = True
             self._refresh_visibility()
         run_year = local_date(workflow.now()).year
         while not (self.state.ended and not self.state.agenda):
@@ -110,6 +112,7 @@ class CenterLifecycle:
             raise refused(refusal) from None
 
     async def _on_update(self, name: str, payload: Any) -> ActionResult:
+        await workflow.wait_condition(lambda: self.opened)
         async with self.lock:
             try:
                 return await self._perform(name, payload)
@@ -118,6 +121,7 @@ class CenterLifecycle:
                 raise refused(refusal) from None
 
     async def _on_signal(self, name: str, payload: Any) -> None:
+        await workflow.wait_condition(lambda: self.opened)
         async with self.lock:
             try:
                 await self._perform(name, payload)
