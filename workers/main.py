@@ -12,6 +12,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.schedules import ensure_schedules
+from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
 from db.migrate import apply_migrations
 from db.pool import create_pool
@@ -48,10 +50,11 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[CenterLifecycle],
+            workflows=[CenterLifecycle, MonitoringDigest],
             activities=build_activities(pool, settings),
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
+        await ensure_schedules(client, settings.task_queue)
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
         log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)

@@ -1,0 +1,56 @@
+"""M5 monitoring: the city bureau watches every center; each county department watches its own.
+
+A monthly status board (pure composition here; the MonitoringDigest workflow sends it) lists each
+center's phase, next deadline and last grade, and flags what is overdue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from models.directory import COUNTY_NAMES_ZH
+from models.effects import CenterSnapshot, Email
+from rules.calendar import local_date
+from rules.messages import format_due
+
+ENDED = {"rejected", "withdrawn", "delisted", "revoked", "cancelled"}
+
+
+def board_lines(centers: list[CenterSnapshot], now: datetime) -> list[str]:
+    lines = ["| center | county | phase | next deadline | last grade |", "|---|---|---|---|---|"]
+    for c in sorted(centers, key=lambda c: (c.county, c.name)):
+        due = format_due(c.next_deadline_at) if c.next_deadline_at else "-"
+        if c.next_deadline_at and c.next_deadline_at < now:
+            due += " OVERDUE"
+        lines.append(f"| {c.name} ({c.center_id}) | {c.county} | {c.phase} | {due} | {c.last_grade or '-'} |")
+    return lines
+
+
+def status_digests(
+    centers: list[CenterSnapshot], now: datetime, city_email: str, county_emails: dict[str, str]
+) -> list[Email]:
+    """M5: one board for the city bureau (all live centers), one per county with centers of its own."""
+    live = [c for c in centers if c.phase not in ENDED]
+    month = local_date(now).strftime("%Y-%m")
+    digests = [_digest(live, now, city_email, f"monitoring:{month}:city", "全市", "all counties")]
+    for county, email in sorted(county_emails.items()):
+        own = [c for c in live if c.county == county]
+        if own:
+            name_zh = COUNTY_NAMES_ZH.get(county, county)  # type: ignore[call-overload]  StrEnum keys match str
+            digests.append(_digest(own, now, email, f"monitoring:{month}:{county}", name_zh, county))
+    return digests
+
+
+def _digest(centers: list[CenterSnapshot], now: datetime, to: str, key: str, scope_zh: str, scope_en: str) -> Email:
+    designated = sum(c.phase in ("designated", "rectifying") for c in centers)
+    overdue = sum(bool(c.next_deadline_at and c.next_deadline_at < now) for c in centers)
+    board = "\n".join(board_lines(centers, now))
+    body = (
+        f"{scope_zh}产业创新中心运行监测（{local_date(now)}）：在册 {len(centers)} 家，已认定 {designated} 家，"
+        f"逾期事项 {overdue} 项。\n依据规则：M5\n需要做什么：请关注逾期事项并督促相关单位办理。\n\n{board}\n\n----\n\n"
+        f"Monitoring of innovation centers, {scope_en} ({local_date(now)}): {len(centers)} live, "
+        f"{designated} designated, {overdue} with an overdue deadline.\nRule: M5\n"
+        "What to do: follow up on overdue items with the centers concerned.\n"
+    )
+    return Email(key=key, center_id="monitoring", to=[to], rule_id="M5",
+                 subject=f"[M5] 产业创新中心运行监测 / Innovation center status board — {scope_en}", body=body)
