@@ -34,18 +34,31 @@ async def designate(handle, env) -> CenterState:
     return state
 
 
-async def objection_held_then_dismissed(handle, env) -> CenterState:
-    """D7: an objection still open when the notice ends holds the designation until it is resolved."""
+def objection(objector: str = "李某") -> dict:
+    return {"actor": f.actor("public", name=objector), "request_id": f.rid(),
+            "objector": objector, "contact": "li@example.com", "grounds": "材料存在不实之处"}
+
+
+async def notice_ended_with_open_objection(handle, env) -> CenterState:
+    """D7: an objection is filed during the notice, which then ends with it still open."""
     await through_evaluation(handle)
     await handle.execute_update("publish_notice", f.notice(await today(env)))
-    await handle.execute_update("file_objection", {
-        "actor": f.actor("public", name="李某"), "request_id": f.rid(),
-        "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"})
+    await handle.execute_update("file_objection", objection())
     state = await state_of(handle)
     await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(hours=1))
+    return await state_of(handle)
+
+
+async def dismiss(handle, objection_id: str) -> None:
     await handle.execute_update("resolve_objection", {
         "actor": f.actor("city_bureau"), "request_id": f.rid(),
-        "objection_id": state.objections[0].id, "outcome": "dismissed", "finding": "经核实不成立"})
+        "objection_id": objection_id, "outcome": "dismissed", "finding": "经核实不成立"})
+
+
+async def objection_held_then_dismissed(handle, env) -> CenterState:
+    """D7: an objection still open when the notice ends holds the designation until it is resolved."""
+    state = await notice_ended_with_open_objection(handle, env)
+    await dismiss(handle, state.objections[0].id)
     return await state_of(handle)
 
 

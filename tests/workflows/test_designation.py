@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from db.outcomes import list_audit, record_batch
 from models.effects import Ban, OutcomeBatch
 from tests.fixtures import factories as f
-from tests.workflows.flows import state_of, through_evaluation, today
+from tests.workflows.flows import dismiss, notice_ended_with_open_objection, objection, state_of, through_evaluation, today
 
 
 def text_of(message) -> str:
@@ -79,22 +79,11 @@ async def test_d4_missing_commitment_letter_is_refused(centers):
 
 async def test_d7_objection_after_notice_end_is_refused_and_open_objection_holds_designation(centers, env):
     handle = await centers.start(f.profile())
-    await through_evaluation(handle)
-    await handle.execute_update("publish_notice", f.notice(await today(env)))
-    await handle.execute_update("file_objection", {
-        "actor": f.actor("public", name="李某"), "request_id": f.rid(),
-        "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"})
-    state = await state_of(handle)
-    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(hours=1))
-    state = await state_of(handle)
+    state = await notice_ended_with_open_objection(handle, env)
     assert state.phase == "public_notice" and state.notice.ended
-    late = await refusal(handle, "file_objection", {
-        "actor": f.actor("public", name="张某"), "request_id": f.rid(),
-        "objector": "张某", "contact": "z@example.com", "grounds": "迟到的异议"})
+    late = await refusal(handle, "file_objection", objection("张某"))
     assert late.details[0]["rule_id"] == "D7" and late.details[0]["field"] == "notice"
-    await handle.execute_update("resolve_objection", {
-        "actor": f.actor("city_bureau"), "request_id": f.rid(),
-        "objection_id": state.objections[0].id, "outcome": "dismissed", "finding": "经核实不成立"})
+    await dismiss(handle, state.objections[0].id)
     assert (await state_of(handle)).phase == "designated"
 
 
