@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 
 from activities.calendar import compute_notice_end
+from activities.ledger import LedgerActivities
+from activities.monitoring import MonitoringActivities
 from activities.outcomes import OutcomeActivities
 from models.mail import SmtpSettings
 
@@ -18,9 +20,12 @@ def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., An
     `settings` is workers.settings.Settings (or anything with its SMTP attributes).
     """
     outcomes = OutcomeActivities(pool, SmtpSettings.from_settings(settings))
+    ledger = LedgerActivities(pool)
     return [
         outcomes.record_outcomes,
         outcomes.deliver_mail,
         outcomes.find_active_bans,
         compute_notice_end,
+        ledger.reserve_advance,
+        MonitoringActivities(pool).load_status_board,
     ]

@@ -12,6 +12,7 @@ import json
 
 import asyncpg
 
+from db.ledger import record_entries
 from db.mailer import message_id_for
 from models.effects import AuditEntry, Ban, BanQuery, CenterSnapshot, OutcomeBatch
 from models.mail import OutboxEntry
@@ -52,12 +53,14 @@ _UPSERT_SNAPSHOT = f"""
 
 
 async def record_batch(conn: asyncpg.Connection, batch: OutcomeBatch) -> None:
-    """Write one lifecycle step's audits, bans, emails and snapshot in ONE transaction."""
+    """Write one lifecycle step's audits, bans, ledger entries, emails and snapshot in ONE transaction."""
     async with conn.transaction():
         if batch.audits:
             await conn.executemany(_INSERT_AUDIT, [_audit_args(a) for a in batch.audits])
         if batch.bans:
             await conn.executemany(_INSERT_BAN, [_ban_args(b) for b in batch.bans])
+        if batch.ledger:
+            await record_entries(conn, batch.ledger)
         if batch.emails:
             await conn.executemany(
                 _INSERT_OUTBOX,

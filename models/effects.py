@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from models.subsidy import LedgerEntry
+
 Outcome = Literal["accepted", "rejected", "automatic"]
 
 
@@ -97,4 +99,5 @@ class OutcomeBatch(BaseModel):
     audits: list[AuditEntry] = Field(default_factory=list)
     emails: list[Email] = Field(default_factory=list)
     bans: list[Ban] = Field(default_factory=list)
+    ledger: list[LedgerEntry] = Field(default_factory=list)
     snapshot: CenterSnapshot | None = None

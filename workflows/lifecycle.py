@@ -202,7 +202,7 @@ class CenterLifecycle:
             summary=decision.summary, detail=decision.detail,
         )
         batch = OutcomeBatch(center_id=self.state.center_id, audits=[audit], emails=decision.emails,
-                             bans=decision.bans, snapshot=self._snapshot())
+                             bans=decision.bans, ledger=decision.ledger, snapshot=self._snapshot())
         await workflow.execute_activity(
             "record_outcomes", batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
             summary=f"record: {decision.summary}"[:200],

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 
 from temporalio.worker import Worker
 
-from activities.monitoring import MonitoringActivities
 from activities.registry import build_activities
 from db.outcomes import record_batch
 from models.effects import CenterSnapshot, OutcomeBatch
@@ -32,8 +31,7 @@ async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker
             await record_batch(conn, OutcomeBatch(center_id=row.center_id, snapshot=row))
     task_queue = f"m5-{tag}"
     async with Worker(env.client, task_queue=task_queue, workflows=[MonitoringDigest],
-                      activities=[*build_activities(db_pool, worker_settings),
-                                  MonitoringActivities(db_pool).load_status_board]):
+                      activities=build_activities(db_pool, worker_settings)):
         sent = await env.client.execute_workflow(MonitoringDigest.run, id=f"m5-{tag}", task_queue=task_queue)
     assert sent >= 3
     city = await smtp_server.wait_for(lambda m: "kjj@zhoushan.example" in str(m["To"]) and f"m5-{tag}-a" in _text(m))

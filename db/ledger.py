@@ -1,0 +1,169 @@
+"""Subsidy ledger repository (S1-S3, PD5, PD6): append-only entries, the yearly cap, reports.
+
+Plain async functions over an asyncpg connection, like ``db/outcomes.py``.
+
+- :func:`reserve_advance` is the only way an advance enters the ledger: it locks the year's budget
+  row (``SELECT ... FOR UPDATE``), sums the year's advances and inserts the entry in ONE
+  transaction, so two advances racing for the last headroom are serialised and only one passes
+  (PD6, DESIGN.md). It is idempotent by key: a retry returns the stored entry and adds nothing.
+- :func:`record_entries` writes settlements, clawbacks and repayments (``ON CONFLICT DO NOTHING``);
+  ``db.outcomes.record_batch`` calls it in the transaction of the step's audit row.
+- Balances and reports are derived from the entries, never stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import asyncpg
+
+from models.subsidy import ZERO, CityTotals, LedgerEntry, YearBalance, yuan_text
+
+_COLUMNS = "key, center_id, year, kind, amount_yuan, actor, rule_id, at, reference"
+_INSERT = f"""
+    INSERT INTO subsidy_ledger ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (key) DO NOTHING
+"""
+_SUMS = """
+    COALESCE(sum(amount_yuan) FILTER (WHERE kind = 'advance'), 0)    AS advanced_yuan,
+    sum(amount_yuan)          FILTER (WHERE kind = 'settlement')      AS due_yuan,
+    COALESCE(sum(amount_yuan) FILTER (WHERE kind = 'clawback'), 0)   AS clawed_back_yuan,
+    COALESCE(sum(amount_yuan) FILTER (WHERE kind = 'repayment'), 0)  AS repaid_yuan
+"""
+
+
+class CapExceeded(Exception):
+    """PD6: the advance would pass the city's yearly cap; the message gives the headroom left."""
+
+    def __init__(self, year: int, cap: Decimal, granted: Decimal, amount: Decimal) -> None:
+        self.year = year
+        self.cap = cap
+        self.granted = granted
+        self.amount = amount
+        self.headroom = max(cap - granted, ZERO)
+        super().__init__(
+            f"PD6: an advance of {yuan_text(amount)} would pass the city's yearly cap for {year} "
+            f"({yuan_text(cap)}): {yuan_text(granted)} is already granted to all centers, "
+            f"headroom left {yuan_text(self.headroom)}"
+        )
+
+
+class LedgerKeyConflict(Exception):
+    """An idempotency key was reused for a different entry: a bug or a forged retry, never merged."""
+
+
+def _args(e: LedgerEntry) -> tuple:
+    return (e.key, e.center_id, e.year, e.kind, e.amount_yuan, e.actor, e.rule_id, e.at, e.reference)
+
+
+def _entry(row: asyncpg.Record) -> LedgerEntry:
+    return LedgerEntry.model_validate(dict(row))
+
+
+def _same(stored: LedgerEntry, entry: LedgerEntry) -> bool:
+    fields = ("center_id", "year", "kind", "amount_yuan")
+    return all(getattr(stored, f) == getattr(entry, f) for f in fields)
+
+
+async def get_entry(conn: asyncpg.Connection, key: str) -> LedgerEntry | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM subsidy_ledger WHERE key = $1", key)
+    return _entry(row) if row else None
+
+
+async def reserve_advance(conn: asyncpg.Connection, entry: LedgerEntry, cap: Decimal) -> LedgerEntry:
+    """PD6: check the year's cap and write the advance in ONE transaction; return the stored entry.
+
+    Locks the budget row of ``entry.year`` (created on first use), so concurrent advances for the
+    same year wait for each other and each one sees the advances committed before it. A retry with
+    the same key returns the entry already stored, without checking the cap again or adding a row.
+    Raises :class:`CapExceeded` (with the headroom) or :class:`LedgerKeyConflict`.
+    """
+    if entry.kind != "advance":
+        raise ValueError(f"reserve_advance takes advances, not {entry.kind}")
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO subsidy_budget (year, cap_yuan) VALUES ($1, $2) ON CONFLICT (year) DO NOTHING",
+            entry.year, cap,
+        )
+        await conn.execute("SELECT 1 FROM subsidy_budget WHERE year = $1 FOR UPDATE", entry.year)
+        stored = await get_entry(conn, entry.key)
+        if stored is not None:
+            if not _same(stored, entry):
+                raise LedgerKeyConflict(f"ledger key {entry.key!r} is already used by a different entry: {stored}")
+            return stored
+        granted: Decimal = await conn.fetchval(
+            "SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger WHERE year = $1 AND kind = 'advance'",
+            entry.year,
+        )
+        if entry.amount_yuan > cap - granted:
+            raise CapExceeded(entry.year, cap, granted, entry.amount_yuan)
+        await conn.execute("UPDATE subsidy_budget SET cap_yuan = $2, updated_at = now() WHERE year = $1",
+                           entry.year, cap)
+        if await conn.fetchval(_INSERT + " RETURNING id", *_args(entry)) is None:
+            # Same key taken meanwhile for another year (another lock): never pretend it was written.
+            raise LedgerKeyConflict(f"ledger key {entry.key!r} was taken by a concurrent entry")
+    return entry
+
+
+async def record_entries(conn: asyncpg.Connection, entries: Iterable[LedgerEntry]) -> None:
+    """Settlements, clawbacks and repayments; a retry adds nothing (ON CONFLICT (key) DO NOTHING).
+
+    Advances are refused here: they only enter through :func:`reserve_advance`, under the cap.
+    """
+    rows = list(entries)
+    if not rows:
+        return
+    advances = [e.key for e in rows if e.kind == "advance"]
+    if advances:
+        raise ValueError(f"advances go through reserve_advance (PD6 cap), not record_entries: {advances}")
+    async with conn.transaction():
+        await conn.executemany(_INSERT, [_args(e) for e in rows])
+
+
+async def list_entries(conn: asyncpg.Connection, center_id: str, year: int | None = None) -> list[LedgerEntry]:
+    """A center's entries in the order they were written (optionally one subsidy year)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM subsidy_ledger WHERE center_id = $1 AND ($2::int IS NULL OR year = $2) ORDER BY id",
+        center_id, year,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def center_balances(conn: asyncpg.Connection, center_id: str) -> list[YearBalance]:
+    """Report: one center's money per subsidy year."""
+    rows = await conn.fetch(
+        f"SELECT center_id, year, {_SUMS} FROM subsidy_ledger WHERE center_id = $1 GROUP BY center_id, year ORDER BY year",
+        center_id,
+    )
+    return [YearBalance.model_validate(dict(r)) for r in rows]
+
+
+async def year_balances(conn: asyncpg.Connection, year: int) -> list[YearBalance]:
+    """Report: every center's money for one subsidy year."""
+    rows = await conn.fetch(
+        f"SELECT center_id, year, {_SUMS} FROM subsidy_ledger WHERE year = $1 GROUP BY center_id, year ORDER BY center_id",
+        year,
+    )
+    return [YearBalance.model_validate(dict(r)) for r in rows]
+
+
+async def city_totals(conn: asyncpg.Connection, year: int) -> CityTotals:
+    """Report (PD6): the city's advances for ``year`` against the cap, with what was clawed back and repaid."""
+    cap = await conn.fetchval("SELECT cap_yuan FROM subsidy_budget WHERE year = $1", year)
+    row = await conn.fetchrow(
+        f"SELECT {_SUMS}, count(DISTINCT center_id) FILTER (WHERE kind = 'advance') AS centers "
+        "FROM subsidy_ledger WHERE year = $1",
+        year,
+    )
+    data = dict(row)
+    data.pop("due_yuan")
+    return CityTotals(year=year, cap_yuan=cap, **data)
+
+
+async def city_years(conn: asyncpg.Connection) -> list[CityTotals]:
+    """Report (PD6): :func:`city_totals` for every year with a budget row or a ledger entry."""
+    years = await conn.fetch(
+        "SELECT year FROM subsidy_budget UNION SELECT DISTINCT year FROM subsidy_ledger ORDER BY year"
+    )
+    return [await city_totals(conn, r["year"]) for r in years]

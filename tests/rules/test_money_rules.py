@@ -1,0 +1,290 @@
+"""Pure tests of the money rules (S1-S3, PD5, PD6) without a server or a database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from models.state import CenterState
+from models.subsidy import LedgerEntry
+from rules import engine
+from rules.agenda import due_now
+from rules.calendar import end_of_day
+from rules.catalog import ACTIONS
+from rules.engine import Decision, Refusal
+from tests.fixtures import factories as f
+from tests.fixtures.states import T0, new_state, run
+
+D = Decimal
+
+
+def bureau() -> dict[str, Any]:
+    return f.actor("city_bureau", name="张华")
+
+
+def grant(year: int | None = None, amount: Any = "1000000.00", **changes: Any) -> dict[str, Any]:
+    data = {"actor": bureau(), "request_id": f.rid(), "amount_yuan": amount, "payment_ref": "舟科拨〔2026〕1号"}
+    if year is not None:
+        data["year"] = year
+    return data | changes
+
+
+def settle(year: int, due: Any, **changes: Any) -> dict[str, Any]:
+    return {"actor": bureau(), "request_id": f.rid(), "year": year, "amount_due_yuan": due,
+            "assessment_ref": f"绩效评价 {year}"} | changes
+
+
+def repay(year: int, amount: Any) -> dict[str, Any]:
+    return {"actor": bureau(), "request_id": f.rid(), "year": year, "amount_yuan": amount, "receipt_ref": "缴款书"}
+
+
+def granted(state: CenterState, payload: dict[str, Any], now: datetime = T0) -> Decision:
+    """check, then the PD6 fact as the database would answer when there is headroom, then decide."""
+    act = engine.parse("grant_advance", payload)
+    engine.check(state, "grant_advance", act, now)
+    request = ACTIONS["grant_advance"].facts(state, act, now)
+    assert request is not None
+    return engine.decide(state, "grant_advance", act, now, request.arg.entry)
+
+
+def refused(state: CenterState, name: str, payload: dict[str, Any], now: datetime = T0) -> Refusal:
+    with pytest.raises(Refusal) as info:
+        if name == "grant_advance":
+            granted(state, payload, now)
+        else:
+            run(state, name, payload, now)
+    return info.value
+
+
+def until(state: CenterState, now: datetime) -> tuple[CenterState, list[Decision]]:
+    """Everything that falls due up to ``now``, applied in order, as the workflow loop does."""
+    decisions = []
+    while (decision := due_now(state, now)) is not None:
+        decisions.append(decision)
+        state = decision.state
+    return state, decisions
+
+
+def test_s1_fourth_year_refused():
+    """S1: a single center is subsidized for at most 3 years."""
+    state = granted(new_state(), grant(2026)).state
+    state = granted(state, grant(2027)).state
+    state = granted(state, grant(2028), T0 + timedelta(days=365)).state
+    assert state.subsidy.years_granted == [2026, 2027, 2028]
+    refusal = refused(state, "grant_advance", grant(2029), T0 + timedelta(days=2 * 365 - 10))
+    assert (refusal.rule_id, refusal.field) == ("S1", "year")
+    assert "at most 3 years" in refusal.message and "2026, 2027, 2028" in refusal.message
+
+
+def test_s2_one_advance_per_year_paid_ahead_for_this_year_or_next():
+    state = granted(new_state(), grant()).state  # year defaults to this year (Asia/Shanghai)
+    assert state.subsidy.years_granted == [2026]
+    again = refused(state, "grant_advance", grant(2026))
+    assert (again.rule_id, again.field) == ("S2", "year") and "already granted" in again.message
+    for year in (2025, 2028):
+        late_or_far = refused(state, "grant_advance", grant(year))
+        assert (late_or_far.rule_id, late_or_far.field) == ("S2", "year")
+
+
+def test_pd6_cap_is_asked_of_the_database_with_the_policy_cap():
+    """PD6: the cap spans all centers, so grant_advance asks the reserve_advance activity (one locked
+    transaction in PostgreSQL); its refusal is named PD6, field amount_yuan."""
+    state = new_state()
+    act = engine.parse("grant_advance", grant(2027, "2500000.5"))
+    request = ACTIONS["grant_advance"].facts(state, act, T0)
+    assert (request.activity, request.rule_id, request.field) == ("reserve_advance", "PD6", "amount_yuan")
+    assert request.arg.cap_yuan == D("3000000.00")
+    entry = request.arg.entry
+    assert (entry.kind, entry.year, entry.amount_yuan, entry.center_id) == ("advance", 2027, D("2500000.50"),
+                                                                           state.center_id)
+    assert str(entry.amount_yuan) == "2500000.50"
+    # The key is stable for a request (a retried activity hits the same row) and unique per request.
+    again = ACTIONS["grant_advance"].facts(state, act, T0)
+    assert again.arg.entry.key == entry.key and act.request_id in entry.key
+
+
+@pytest.mark.parametrize("amount", [1500000.0, 0.1, True])
+def test_s1_amounts_are_exact_a_float_never_sneaks_in(amount):
+    refusal = refused(new_state(), "grant_advance", grant(2026, amount))
+    assert refusal.field == "amount_yuan" and "never a float" in refusal.message
+
+
+@pytest.mark.parametrize("amount", ["1.005", "0", "-5", "NaN"])
+def test_s1_amounts_have_fen_precision_and_are_positive(amount):
+    assert refused(new_state(), "grant_advance", grant(2026, amount)).field == "amount_yuan"
+
+
+def test_s1_only_the_city_bureau_grants_and_not_after_the_end():
+    payload = grant(2026, actor=f.actor("county_department", "dinghai"))
+    assert refused(new_state(), "grant_advance", payload).field == "actor.role"
+    withdrawn = run(new_state(), "withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                              "reason": "不再建设"}).state
+    assert refused(withdrawn, "grant_advance", grant(2026)).field == "phase"
+
+
+def test_pd5_first_advance_opens_the_s3_deadline_two_years_from_the_day_of_issue():
+    """PD5: the S3 deadline runs from the day the first subsidy is issued (2026-03-02 -> 2028-03-02 24:00);
+    a later advance does not move it. It outlives the end, so an undesignated center is still clawed back."""
+    decision = granted(new_state(), grant(2026))
+    state = decision.state
+    deadline = state.deadline("s3-designation")
+    assert deadline is not None and deadline.rule_id == "S3" and deadline.outlives_end
+    assert deadline.due_at == end_of_day(date(2028, 3, 2)) == state.subsidy.s3_deadline_at
+    assert state.subsidy.first_advance_on == date(2026, 3, 2)
+    assert {"S3", "PD5"} <= set(decision.rule_ids)
+    later = granted(state, grant(2027), T0 + timedelta(days=300)).state
+    assert later.deadline("s3-designation").due_at == deadline.due_at
+
+
+def test_pd5_leap_day_first_advance_clamps_to_28_february():
+    leap = datetime(2028, 2, 29, 2, 0, tzinfo=timezone.utc)
+    state = granted(new_state(), grant(2028), leap).state
+    assert state.deadline("s3-designation").due_at == end_of_day(date(2030, 2, 28))
+
+
+def test_s3_designation_closes_the_deadline():
+    """S3: designation within the 2 years meets the deadline (when_designated hook)."""
+    state = granted(new_state(), grant(2026)).state
+    state = run(state, "submit_application", f.application(), facts=[]).state
+    state = run(state, "record_county_review", f.county_review()).state
+    state = run(state, "record_city_evaluation", f.city_evaluation(evaluated_on=date(2026, 3, 2))).state
+    ends_at = end_of_day(date(2026, 3, 6))
+    state = run(state, "publish_notice", f.notice(date(2026, 3, 2)), facts=ends_at).state
+    state, _ = until(state, ends_at + timedelta(minutes=1))
+    assert state.phase == "designated"
+    assert state.deadline("s3-designation") is None
+    state, decisions = until(state, end_of_day(date(2028, 3, 3)))
+    assert not state.subsidy.s3_lapsed and not state.subsidy.clawbacks
+    assert not any(d.event == "due:s3_deadline" for d in decisions)
+    # a designated center that was never advanced before gets no S3 deadline at all
+    assert granted(state, grant(2028), end_of_day(date(2028, 3, 3))).state.deadline("s3-designation") is None
+
+
+def test_s2_excess_settled_into_a_clawback_due_in_policy_days():
+    """S2: the assessment fixes the amount due; the excess is owed back within policy.clawback_due_days."""
+    state = granted(new_state(), grant(2026, "1000000")).state
+    decision = run(state, "settle_subsidy", settle(2026, "750000.00"), T0 + timedelta(days=200))
+    state = decision.state
+    year = state.subsidy.year(2026)
+    assert year.amount_due_yuan == D("750000.00") and year.settled
+    [clawback] = state.subsidy.clawbacks
+    assert (clawback.rule_id, clawback.amount_yuan, clawback.outstanding_yuan) == ("S2", D("250000.00"), D("250000.00"))
+    assert clawback.due_on == date(2026, 9, 18) + timedelta(days=90)  # settled on 2026-09-18 (Shanghai)
+    deadline = state.deadline(clawback.id)
+    assert deadline.due_at == end_of_day(clawback.due_on) and deadline.outlives_end and deadline.rule_id == "S2"
+    assert [(e.kind, e.amount_yuan, e.rule_id) for e in decision.ledger] == [
+        ("settlement", D("750000.00"), "S2"), ("clawback", D("250000.00"), "S2")]
+    assert all(isinstance(e, LedgerEntry) and e.year == 2026 for e in decision.ledger)
+    assert state.subsidy.outstanding_yuan == D("250000.00")
+
+
+def test_s2_repayment_partial_then_full_closes_the_clawback():
+    state = granted(new_state(), grant(2026, "1000000")).state
+    state = run(state, "settle_subsidy", settle(2026, "600000")).state
+    too_much = refused(state, "record_repayment", repay(2026, "400000.01"))
+    assert (too_much.rule_id, too_much.field) == ("S2", "amount_yuan") and "400,000.00 yuan" in too_much.message
+    partial = run(state, "record_repayment", repay(2026, "100000"))
+    assert partial.state.subsidy.clawback(2026).outstanding_yuan == D("300000.00")
+    assert partial.state.deadline("clawback-2026") is not None
+    full = run(partial.state, "record_repayment", repay(2026, "300000.00"))
+    clawback = full.state.subsidy.clawback(2026)
+    assert not clawback.open and clawback.repaid_yuan == D("400000.00")
+    assert full.state.deadline("clawback-2026") is None
+    assert [(e.kind, e.amount_yuan) for e in full.ledger] == [("repayment", D("300000.00"))]
+    closed = refused(full.state, "record_repayment", repay(2026, "1"))
+    assert (closed.rule_id, closed.field) == ("S2", "year")
+
+
+def test_s2_whole_advance_due_is_no_clawback_and_settlement_rules():
+    state = granted(new_state(), grant(2026, "500000")).state
+    over = refused(state, "settle_subsidy", settle(2026, "500000.01"))
+    assert (over.rule_id, over.field) == ("S2", "amount_due_yuan")
+    assert refused(state, "settle_subsidy", settle(2027, "1")).field == "year"
+    decision = run(state, "settle_subsidy", settle(2026, "500000"))
+    assert not decision.state.subsidy.clawbacks and [e.kind for e in decision.ledger] == ["settlement"]
+    twice = refused(decision.state, "settle_subsidy", settle(2026, "1"))
+    assert (twice.rule_id, twice.field) == ("S2", "year") and "already settled" in twice.message
+    nothing_due = run(granted(new_state(), grant(2026, "500000")).state, "settle_subsidy", settle(2026, "0"))
+    assert nothing_due.state.subsidy.clawback(2026).amount_yuan == D("500000.00")
+    assert [(e.kind, e.amount_yuan) for e in nothing_due.ledger] == [("settlement", D("0.00")),
+                                                                     ("clawback", D("500000.00"))]
+
+
+def test_s2_unpaid_clawback_becomes_overdue_and_outlives_the_end():
+    """S2, PD9: an unpaid clawback is marked overdue (reminders first) and stays after the lifecycle ends."""
+    state = granted(new_state(), grant(2026, "1000000")).state
+    state = run(state, "settle_subsidy", settle(2026, "900000")).state
+    state = run(state, "withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                    "reason": "不再建设"}).state
+    assert state.phase == "withdrawn" and {d.id for d in state.agenda} == {"clawback-2026", "s3-designation"}
+    due = state.deadline("clawback-2026").due_at
+    state, decisions = until(state, due + timedelta(minutes=1))
+    assert [d.event for d in decisions] == ["reminder", "reminder", "reminder", "due:clawback_due"]
+    assert state.deadline("clawback-2026").overdue
+    assert "Overdue" in decisions[-1].emails[0].subject
+    # the bureau can still record the repayment after the end; then only the S3 deadline is left
+    state = run(state, "record_repayment", repay(2026, "100000"), due + timedelta(days=3)).state
+    assert [d.id for d in state.agenda] == ["s3-designation"]
+
+
+def test_s3_deadline_lapses_undesignated_claws_back_unused_and_stops_advances():
+    """S3, PD5: 2 years after the first advance, undesignated: no further advance; the unused subsidy
+    (every advance not yet settled) is clawed back; the S2 excess of a settled year is not clawed twice.
+    The center may still go on with its designation procedure."""
+    state = granted(new_state(), grant(2026, "1000000")).state
+    state = granted(state, grant(2027, "800000")).state
+    state = run(state, "settle_subsidy", settle(2026, "700000"), T0 + timedelta(days=30)).state
+    state = run(state, "record_repayment", repay(2026, "300000"), T0 + timedelta(days=40)).state
+    lapse = end_of_day(date(2028, 3, 2))
+    state, decisions = until(state, lapse)
+    [s3] = [d for d in decisions if d.event == "due:s3_deadline"]
+    assert state.subsidy.s3_lapsed and state.subsidy.s3_lapsed_at == lapse
+    assert state.deadline("s3-designation") is None
+    clawback = state.subsidy.clawback(2027)
+    assert (clawback.rule_id, clawback.amount_yuan) == ("S3", D("800000.00"))
+    assert state.deadline("clawback-2027").outlives_end
+    assert [(e.kind, e.year, e.amount_yuan, e.rule_id, e.actor) for e in s3.ledger] == [
+        ("clawback", 2027, D("800000.00"), "S3", "system")]
+    assert "800,000.00 yuan" in s3.emails[0].body
+    later = lapse + timedelta(days=1)
+    no_more = refused(state, "grant_advance", grant(2028), later)
+    assert (no_more.rule_id, no_more.field) == ("S3", "designation")
+    closed_year = refused(state, "settle_subsidy", settle(2027, "1"), later)
+    assert (closed_year.rule_id, closed_year.field) == ("S3", "year")
+    assert run(state, "submit_application", f.application(), later, facts=[]).state.phase == "county_review"
+
+
+def test_s3_lapse_with_every_year_settled_claws_back_nothing_more():
+    state = granted(new_state(), grant(2026, "1000000")).state
+    state = run(state, "settle_subsidy", settle(2026, "1000000")).state
+    state, decisions = until(state, end_of_day(date(2028, 3, 2)))
+    [s3] = [d for d in decisions if d.event == "due:s3_deadline"]
+    assert state.subsidy.s3_lapsed and not state.subsidy.clawbacks and not s3.ledger
+
+
+def test_s3_state_round_trips_as_json_with_exact_amounts():
+    """The state query and continue-as-new carry amounts as exact strings."""
+    state = granted(new_state(), grant(2026, "1234567.8")).state
+    state = run(state, "settle_subsidy", settle(2026, "1000000.01")).state
+    data = state.model_dump(mode="json")
+    assert data["subsidy"]["years"][0]["advance_yuan"] == "1234567.80"
+    assert data["subsidy"]["outstanding_yuan"] == "234567.79"
+    again = CenterState.model_validate(data)
+    assert again.subsidy == state.subsidy
+
+
+def test_s3_deadline_outlives_a_withdrawal_and_claws_back_the_unused_advance():
+    """S3: a center that withdraws after an advance is never designated; when the deadline passes, its
+    unsettled advance is clawed back (the lifecycle stays open for it)."""
+    state = granted(new_state(), grant(2026, "600000")).state
+    state = run(state, "withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                    "reason": "不再建设"}).state
+    assert state.ended and [d.id for d in state.agenda] == ["s3-designation"]
+    state, decisions = until(state, end_of_day(date(2028, 3, 2)))
+    [s3] = [d for d in decisions if d.event == "due:s3_deadline"]
+    assert state.subsidy.clawback(2026).amount_yuan == D("600000.00") and state.phase == "withdrawn"
+    assert [d.id for d in state.agenda] == ["clawback-2026"]
+    assert "may still" not in s3.emails[0].body and "600,000.00元" in s3.emails[0].body

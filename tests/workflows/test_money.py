@@ -1,0 +1,267 @@
+"""Money end to end on the time-skipping server, real PostgreSQL and SMTP (S1-S3, PD5, PD6).
+
+The yearly city cap (PD6) spans every center, and lifecycles can only grant advances for the
+current year or the next, so tests sharing the session database would see each other's advances.
+This module therefore overrides ``db_pool``: every test here gets a fresh, migrated database of its
+own (the shared ``centers`` fixture then runs its worker on it), and the tests are independent and
+order-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from db.ledger import center_balances, city_totals, list_entries
+from db.migrate import apply_migrations
+from db.outcomes import list_audit
+from db.pool import create_pool
+from models.state import CenterState
+from rules.calendar import add_years, end_of_day
+from tests.fixtures import factories as f
+from tests.workflows.flows import designate, state_of, today
+
+D = Decimal
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db_pool(blank_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A fresh database per test, migrated like the service does, so the yearly cap is this test's alone."""
+    conn = await asyncpg.connect(blank_database_url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    pool = await create_pool(blank_database_url, min_size=1, max_size=5)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def bureau() -> dict[str, Any]:
+    return f.actor("city_bureau", name="张华")
+
+
+def grant(amount: str, year: int | None = None) -> dict[str, Any]:
+    data = {"actor": bureau(), "request_id": f.rid(), "amount_yuan": amount, "payment_ref": "舟科拨〔2026〕9号"}
+    return data | ({"year": year} if year is not None else {})
+
+
+def settle(year: int, due: str) -> dict[str, Any]:
+    return {"actor": bureau(), "request_id": f.rid(), "year": year, "amount_due_yuan": due,
+            "assessment_ref": f"绩效评价报告 {year}"}
+
+
+def repay(year: int, amount: str) -> dict[str, Any]:
+    return {"actor": bureau(), "request_id": f.rid(), "year": year, "amount_yuan": amount, "receipt_ref": "缴款书"}
+
+
+async def refusal(handle, action: str, payload: dict) -> dict[str, str]:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(action, payload)
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "ActionRefused"
+    return cause.details[0]
+
+
+async def until(handle, predicate: Callable[[CenterState], bool], what: str) -> CenterState:
+    """The workflow applies what fell due right after the server skips time; poll briefly for it."""
+    for _ in range(100):
+        state = await state_of(handle)
+        if predicate(state):
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not reached; agenda {[(d.id, d.due_at) for d in state.agenda]}")
+
+
+async def sleep_until(env, moment) -> None:
+    await env.sleep(moment - await env.get_current_time())
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+async def test_s1_fourth_year_refused(centers, env, db_pool):
+    """S1: a single center is subsidized for at most 3 years; the fourth year is refused by name."""
+    profile = f.profile()
+    handle = await centers.start(profile)
+    this_year = (await today(env)).year
+    await handle.execute_update("grant_advance", grant("500000", this_year))
+    await handle.execute_update("grant_advance", grant("500000", this_year + 1))
+    await sleep_until(env, end_of_day(date(this_year + 1, 1, 1)))
+    await handle.execute_update("grant_advance", grant("500000", this_year + 2))
+    await sleep_until(env, end_of_day(date(this_year + 2, 1, 1)))
+    refused = await refusal(handle, "grant_advance", grant("500000", this_year + 3))
+    assert (refused["rule_id"], refused["field"]) == ("S1", "year") and "at most 3 years" in refused["message"]
+    state = await state_of(handle)
+    assert state.subsidy.years_granted == [this_year, this_year + 1, this_year + 2]
+    async with db_pool.acquire() as conn:
+        entries = await list_entries(conn, profile.center_id)
+    assert [(e.kind, e.year, e.amount_yuan) for e in entries] == [
+        ("advance", y, D("500000.00")) for y in (this_year, this_year + 1, this_year + 2)]
+
+
+async def test_pd6_cap_refused_with_headroom(centers, env, db_pool):
+    """PD6: an advance that would pass the city's yearly cap is refused with the headroom left; the
+    refusal is kept in the state and the audit log, and nothing reaches the ledger."""
+    first, second = f.profile(), f.profile()
+    a, b = await centers.start(first), await centers.start(second)
+    year = (await today(env)).year
+    await a.execute_update("grant_advance", grant("2500000", year))
+    refused = await refusal(b, "grant_advance", grant("600000.00", year))
+    assert (refused["rule_id"], refused["field"]) == ("PD6", "amount_yuan")
+    assert "headroom left 500,000.00 yuan" in refused["message"]
+    state = await state_of(b)
+    assert state.subsidy.years == [] and state.rejected[-1].rule_id == "PD6"
+    assert state.deadline("s3-designation") is None  # no advance, no S3 clock (PD5)
+    await b.execute_update("grant_advance", grant("500000.00", year))  # exactly the headroom
+    async with db_pool.acquire() as conn:
+        totals = await city_totals(conn, year)
+        audit = await list_audit(conn, second.center_id)
+    assert (totals.advanced_yuan, totals.headroom_yuan, totals.centers) == (D("3000000.00"), D("0.00"), 2)
+    assert [r.outcome for r in audit if r.action == "grant_advance"] == ["rejected", "accepted"]
+
+
+async def test_pd6_two_concurrent_advances_racing_for_the_last_headroom(centers, env, db_pool):
+    """PD6: two centers' advances race for the last 200,000 yuan: one passes, one is refused, and the
+    year's advances in the ledger sum to at most the cap."""
+    filler, a, b = [await centers.start(f.profile()) for _ in range(3)]
+    year = (await today(env)).year
+    await filler.execute_update("grant_advance", grant("2800000", year))
+    results = await asyncio.gather(
+        a.execute_update("grant_advance", grant("200000", year)),
+        b.execute_update("grant_advance", grant("200000", year)),
+        return_exceptions=True,
+    )
+    passed = [r for r in results if isinstance(r, dict)]
+    failed = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+    assert len(passed) == 1 and len(failed) == 1, results
+    assert failed[0].cause.details[0]["rule_id"] == "PD6"
+    async with db_pool.acquire() as conn:
+        advanced = await conn.fetchval(
+            "SELECT sum(amount_yuan) FROM subsidy_ledger WHERE year = $1 AND kind = 'advance'", year)
+    assert advanced == D("3000000.00")
+
+
+async def test_s2_excess_settled_into_clawback(centers, env, db_pool, smtp_server):
+    """S2: the assessment fixes the amount due; the excess is a clawback owed by the center, due in
+    policy.clawback_due_days, visible in the state and the ledger; the bureau's repayment closes it."""
+    profile = f.profile()
+    handle = await centers.start(profile)
+    year = (await today(env)).year
+    await handle.execute_update("grant_advance", grant("1000000", year))
+    result = await handle.execute_update("settle_subsidy", settle(year, "800000.00"))
+    assert "200,000.00 yuan clawed back" in result["summary"]
+    state = await state_of(handle)
+    [clawback] = state.subsidy.clawbacks
+    assert (clawback.rule_id, clawback.amount_yuan, clawback.year) == ("S2", D("200000.00"), year)
+    assert clawback.due_on == await today(env) + timedelta(days=90)
+    deadline = state.deadline(clawback.id)
+    assert deadline is not None and deadline.due_at == end_of_day(clawback.due_on) and deadline.outlives_end
+    mail = await smtp_server.wait_for(
+        lambda m: profile.center_id in text_of(m) and "subsidy settlement" in str(m["Subject"]))
+    assert "200,000.00 yuan" in text_of(mail)
+
+    await handle.execute_update("record_repayment", repay(year, "50000"))
+    await handle.execute_update("record_repayment", repay(year, "150000.00"))
+    state = await state_of(handle)
+    assert not state.subsidy.clawbacks[0].open and state.deadline(clawback.id) is None
+    assert state.subsidy.outstanding_yuan == D("0.00")
+    async with db_pool.acquire() as conn:
+        entries = await list_entries(conn, profile.center_id)
+        [balance] = await center_balances(conn, profile.center_id)
+    assert [(e.kind, e.amount_yuan, e.rule_id) for e in entries] == [
+        ("advance", D("1000000.00"), "S2"), ("settlement", D("800000.00"), "S2"), ("clawback", D("200000.00"), "S2"),
+        ("repayment", D("50000.00"), "S2"), ("repayment", D("150000.00"), "S2")]
+    assert (balance.advanced_yuan, balance.due_yuan, balance.outstanding_yuan, balance.net_yuan) == (
+        D("1000000.00"), D("800000.00"), D("0.00"), D("800000.00"))
+
+
+async def test_pd5_s3_deadline_runs_from_the_first_advance(centers, env):
+    """PD5: the 2-year S3 deadline runs from the day the first subsidy is issued (granted here in
+    `preparing`, for a center the city and county build together); a later advance does not move it."""
+    handle = await centers.start(f.profile())
+    first_day = await today(env)
+    await handle.execute_update("grant_advance", grant("300000", first_day.year))
+    state = await state_of(handle)
+    deadline = state.deadline("s3-designation")
+    assert state.phase == "preparing" and deadline is not None and deadline.rule_id == "S3"
+    assert deadline.due_at == end_of_day(add_years(first_day, 2)) and state.subsidy.first_advance_on == first_day
+    await sleep_until(env, end_of_day(date(first_day.year + 1, 1, 10)))
+    await handle.execute_update("grant_advance", grant("300000"))  # this year's, by default
+    state = await state_of(handle)
+    assert state.subsidy.years_granted == [first_day.year, first_day.year + 1]
+    assert state.deadline("s3-designation").due_at == deadline.due_at
+
+
+async def test_s3_deadline_fires_on_undesignated_center(centers, env, db_pool, smtp_server):
+    """S3, PD5: not designated 2 years after the first advance: the durable timer fires, no further
+    advance is possible, and the unused (unsettled) subsidy is clawed back, in the state and the
+    ledger. The center may still go on with its designation procedure."""
+    profile = f.profile()
+    handle = await centers.start(profile)
+    first_day = await today(env)
+    await handle.execute_update("grant_advance", grant("1000000", first_day.year))
+    due_at = end_of_day(add_years(first_day, 2))
+    await sleep_until(env, due_at - timedelta(hours=1))
+    assert not (await state_of(handle)).subsidy.s3_lapsed
+    await sleep_until(env, due_at + timedelta(hours=1))
+    state = await until(handle, lambda s: s.subsidy.s3_lapsed, "S3 lapse")
+    assert state.deadline("s3-designation") is None
+    clawback = state.subsidy.clawback(first_day.year)
+    assert (clawback.rule_id, clawback.amount_yuan) == ("S3", D("1000000.00"))
+    assert state.deadline(clawback.id).outlives_end
+
+    refused = await refusal(handle, "grant_advance", grant("100000"))
+    assert (refused["rule_id"], refused["field"]) == ("S3", "designation")
+    assert (await handle.execute_update("submit_application", f.application()))["phase"] == "county_review"
+
+    async with db_pool.acquire() as conn:
+        entries = await list_entries(conn, profile.center_id)
+        audit = await list_audit(conn, profile.center_id)
+    assert [(e.kind, e.amount_yuan, e.rule_id, e.actor) for e in entries] == [
+        ("advance", D("1000000.00"), "S2", "city_bureau: 张华"), ("clawback", D("1000000.00"), "S3", "system")]
+    assert "due:s3_deadline" in [a.action for a in audit]
+    lapsed = await smtp_server.wait_for(
+        lambda m: profile.center_id in text_of(m) and "Designation deadline passed" in str(m["Subject"]))
+    assert "1,000,000.00 yuan" in text_of(lapsed)
+
+
+async def test_s3_deadline_does_not_fire_on_designated_center(centers, env, db_pool):
+    """S3: a center designated within 2 years of its first advance keeps its subsidy: the deadline is
+    closed at designation and never fires; further advances stay possible (within S1)."""
+    profile = f.profile()
+    handle = await centers.start(profile)
+    first_day = await today(env)
+    await handle.execute_update("grant_advance", grant("1000000", first_day.year))
+    assert (await state_of(handle)).deadline("s3-designation") is not None
+    state = await designate(handle, env)
+    assert state.deadline("s3-designation") is None
+    await sleep_until(env, end_of_day(add_years(first_day, 2)) + timedelta(days=1))
+    state = await state_of(handle)
+    assert not state.subsidy.s3_lapsed and state.subsidy.clawbacks == []
+    later = await today(env)
+    await handle.execute_update("grant_advance", grant("400000", later.year))
+    async with db_pool.acquire() as conn:
+        entries = await list_entries(conn, profile.center_id)
+        audit = await list_audit(conn, profile.center_id)
+    assert [(e.kind, e.year) for e in entries] == [("advance", first_day.year), ("advance", later.year)]
+    assert "due:s3_deadline" not in [a.action for a in audit]
+
+
+async def test_s1_float_amount_is_refused_at_the_door(centers):
+    """S1: amounts are exact yuan; a float never reaches the ledger."""
+    handle = await centers.start(f.profile())
+    refused = await refusal(handle, "grant_advance", grant("1") | {"amount_yuan": 1000000.5})
+    assert refused["field"] == "amount_yuan" and "never a float" in refused["message"]
