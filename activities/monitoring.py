@@ -27,7 +27,7 @@ class MonitoringActivities:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
-                "designated_on, last_grade, next_deadline_at, updated_at FROM centers"
+                "designated_on, last_grade, next_deadline_at, updated_at, opened_at FROM centers"
             )
         offices = json.loads(offices_file().read_text(encoding="utf-8"))
         return StatusBoard(

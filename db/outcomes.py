@@ -40,15 +40,15 @@ _INSERT_OUTBOX = f"""
 """
 _SNAPSHOT_COLUMNS = (
     "center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
-    "designated_on, last_grade, next_deadline_at, updated_at"
+    "designated_on, last_grade, next_deadline_at, updated_at, opened_at"
 )
-# The WHERE makes an older (or repeated) revision a no-op: a late retry never rolls a center back.
+# The WHERE makes an older lifecycle, or an older (or repeated) revision, a no-op: a late retry never rolls a center back.
 _UPSERT_SNAPSHOT = f"""
-    INSERT INTO centers ({_SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    INSERT INTO centers ({_SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
     ON CONFLICT (center_id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _SNAPSHOT_COLUMNS.split(", ")[1:])},
         recorded_at = now()
-    WHERE centers.revision < EXCLUDED.revision
+    WHERE (centers.opened_at, centers.revision) < (EXCLUDED.opened_at, EXCLUDED.revision)
 """
 
 
@@ -138,5 +138,5 @@ def _ban_args(b: Ban) -> tuple:
 def _snapshot_args(s: CenterSnapshot) -> tuple:
     return (
         s.center_id, s.revision, s.name, s.county, s.field, s.route, s.phase, s.credit_code,
-        s.lead_unit, s.designated_on, s.last_grade, s.next_deadline_at, s.updated_at,
+        s.lead_unit, s.designated_on, s.last_grade, s.next_deadline_at, s.updated_at, s.opened_at,
     )  # fmt: skip

@@ -51,7 +51,8 @@ class CenterSnapshot(BaseModel):
     """The one row per center kept for reports (upserted, newest revision wins)."""
 
     center_id: str
-    revision: int = Field(description="Monotonic per center; an older snapshot never overwrites a newer one")
+    opened_at: datetime = Field(description="When this lifecycle opened; a newer lifecycle replaces an older one's row")
+    revision: int = Field(description="Monotonic per lifecycle; an older snapshot never overwrites a newer one")
     name: str
     county: str
     field: str

@@ -95,6 +95,12 @@ class CenterState(BaseModel):
         return self.profile.center_id
 
     @property
+    def lifecycle_key(self) -> str:
+        """Prefix of every idempotency key: a center may start a new lifecycle after one ended,
+        and the new one's rows must not collide with the old one's."""
+        return f"{self.center_id}:{self.opened_at.timestamp():.0f}"
+
+    @property
     def display_name(self) -> str:
         return self.designation.name if self.designation else self.profile.proposed_name
 

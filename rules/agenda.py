@@ -102,7 +102,7 @@ def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
     target.reminders_sent.append(days)
     email = messages.compose(
         new,
-        key=f"{new.center_id}:{deadline.id}:remind:{days}",
+        key=f"{deadline.id}:remind:{days}",
         to=recipients(new, deadline.who_acts),
         rule_id=deadline.rule_id,
         subject_zh=f"提醒：{deadline.title_zh}（还有{days}天）",
@@ -124,7 +124,7 @@ def mark_overdue(state: CenterState, deadline: Deadline, now: datetime) -> Decis
     target.overdue = True
     email = messages.compose(
         state,
-        key=f"{state.center_id}:{deadline.id}:overdue",
+        key=f"{deadline.id}:overdue",
         to=recipients(state, deadline.who_acts) + messages.city(state),
         rule_id=deadline.rule_id,
         subject_zh=f"已逾期：{deadline.title_zh}",

@@ -91,7 +91,7 @@ def decide_application(state: CenterState, act: SubmitApplication, now: datetime
                                     commitment_letter_ref=act.commitment_letter.document_ref)
     state.phase = Phase.COUNTY_REVIEW
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:applied", to=messages.contacts(state) + messages.county(state),
+        state, key=f"{act.request_id}:applied", to=messages.contacts(state) + messages.county(state),
         rule_id="D4", subject_zh="认定申请已受理", subject_en="Application received",
         what_zh="认定申请及诚信承诺书已提交，等待县（区、功能区）科技部门审核推荐。",
         what_en="The application and integrity commitment letter were submitted; the county department reviews it next.",
@@ -129,7 +129,7 @@ def decide_county_review(state: CenterState, act: RecordCountyReview, now: datet
         todo = ("如有疑问请联系县（区、功能区）科技部门。", "Ask the county department if anything is unclear.")
         summary = "county department did not recommend; rejected"
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:county", to=messages.everyone(state), rule_id="D5",
+        state, key=f"{act.request_id}:county", to=messages.everyone(state), rule_id="D5",
         subject_zh="县级审核结果", subject_en="County review result",
         what_zh=what[0], what_en=what[1], todo_zh=todo[0], todo_en=todo[1],
     )
@@ -163,7 +163,7 @@ def decide_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: d
         what = (f"市级综合评审未建议认定：{act.opinion}", f"The comprehensive review does not propose designation: {act.opinion}")
         todo = ("如有疑问请联系市科技局。", "Ask the city bureau if anything is unclear.")
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:evaluation", to=messages.everyone(state), rule_id="D6",
+        state, key=f"{act.request_id}:evaluation", to=messages.everyone(state), rule_id="D6",
         subject_zh="市级综合评审结果", subject_en="City evaluation result",
         what_zh=what[0], what_en=what[1], todo_zh=todo[0], todo_en=todo[1],
     )
@@ -199,7 +199,7 @@ def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_a
     add_deadline(state, id=NOTICE_END, kind="notice_end", rule_id="D7", due_at=ends_at, now=now,
                  who_acts=Role.CITY_BUREAU, title_zh="公示期结束", title_en="public notice ends", reminders=False)
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:notice", to=messages.everyone(state), rule_id="D7",
+        state, key=f"{act.request_id}:notice", to=messages.everyone(state), rule_id="D7",
         subject_zh="认定公示", subject_en="Public notice",
         what_zh=f"拟认定名单已公示（{act.reference}），公示期5个工作日。",
         what_en=f"The proposed designation is publicly noticed ({act.reference}) for 5 working days.",
@@ -227,7 +227,7 @@ def decide_objection(state: CenterState, act: FileObjection, now: datetime, _: N
     objection = Objection(id=next_id(state, "objection"), filed_at=now, objector=act.objector, grounds=act.grounds)
     state.objections.append(objection)
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:objection", to=messages.city(state), rule_id="D7",
+        state, key=f"{act.request_id}:objection", to=messages.city(state), rule_id="D7",
         subject_zh="公示异议", subject_en="Objection to the notice",
         what_zh=f"{act.objector} 对公示提出异议（{objection.id}）：{act.grounds}",
         what_en=f"{act.objector} objects to the notice ({objection.id}): {act.grounds}",
@@ -257,7 +257,7 @@ def decide_resolve(state: CenterState, act: ResolveObjection, now: datetime, _: 
     if act.outcome == "upheld":
         end_lifecycle(state, Phase.REJECTED, now, f"D7: objection {objection.id} upheld: {act.finding}")
         email = messages.compose(
-            state, key=f"{state.center_id}:{act.request_id}:upheld", to=messages.everyone(state), rule_id="D7",
+            state, key=f"{act.request_id}:upheld", to=messages.everyone(state), rule_id="D7",
             subject_zh="异议成立，不予认定", subject_en="Objection upheld: not designated",
             what_zh=f"经核实，异议成立：{act.finding}", what_en=f"The objection was verified and upheld: {act.finding}",
             todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
@@ -277,7 +277,7 @@ def decide_resolve(state: CenterState, act: ResolveObjection, now: datetime, _: 
 def decide_withdraw(state: CenterState, act: Withdraw, now: datetime, _: None) -> Decision:
     end_lifecycle(state, Phase.WITHDRAWN, now, f"withdrawn: {act.reason}")
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:withdrawn", to=messages.everyone(state), rule_id="D4",
+        state, key=f"{act.request_id}:withdrawn", to=messages.everyone(state), rule_id="D4",
         subject_zh="已撤回", subject_en="Withdrawn",
         what_zh=f"实施主体已撤回：{act.reason}", what_en=f"The implementing entity withdrew: {act.reason}",
         todo_zh="无需进一步操作。", todo_en="Nothing more to do.",
@@ -294,7 +294,7 @@ def notice_ends(state: CenterState, deadline: Deadline, now: datetime) -> Decisi
     open_ids = [o.id for o in state.objections if o.status == "open"]
     if open_ids:
         email = messages.compose(
-            state, key=f"{state.center_id}:notice-held", to=messages.city(state), rule_id="D7",
+            state, key=f"notice-held", to=messages.city(state), rule_id="D7",
             subject_zh="公示期满，存在未处理异议", subject_en="Notice ended with an open objection",
             what_zh=f"公示期已满，异议 {', '.join(open_ids)} 尚未处理，认定暂缓。",
             what_en=f"The notice ended with objection(s) {', '.join(open_ids)} open; the designation waits.",
@@ -314,7 +314,7 @@ def _designate(decision: Decision, now: datetime, on: date) -> None:
     state.phase = Phase.DESIGNATED
     decision.summary += f"; designated as {state.designation.name}"
     decision.emails.append(messages.compose(
-        state, key=f"{state.center_id}:designated", to=messages.everyone(state), rule_id="D7",
+        state, key=f"designated", to=messages.everyone(state), rule_id="D7",
         subject_zh="认定通知", subject_en="Designation",
         what_zh=f"公示无异议，认定为“{state.designation.name}”，认定日期 {state.designation.on}。",
         what_en=f"Designated as “{state.designation.name}” on {state.designation.on}.",
@@ -329,7 +329,7 @@ def open_lifecycle(state: CenterState, now: datetime) -> Decision:
     """D1: the lifecycle opens in `preparing`, by either route; the contacts and county are told."""
     route = {"directed": ("定向布局", "directed layout"), "merit": ("择优认定", "merit-based designation")}[state.profile.route.value]
     email = messages.compose(
-        state, key=f"{state.center_id}:opened", to=messages.contacts(state) + messages.county(state), rule_id="D1",
+        state, key=f"opened", to=messages.contacts(state) + messages.county(state), rule_id="D1",
         subject_zh="产业创新中心建设流程已开启", subject_en="Lifecycle opened",
         what_zh=f"已按{route[0]}路径登记，所属领域：{state.profile.field_zh}。",
         what_en=f"Registered by {route[1]}, field {state.profile.field.value}.",

@@ -50,7 +50,7 @@ def compose(
     todo_en: str,
     due_at: datetime | None = None,
 ) -> Email:
-    """A bilingual message about ``state``'s center, keyed for exactly-once delivery."""
+    """A bilingual message about ``state``'s center; ``key`` is unique within this lifecycle."""
     name = state.display_name
     ask = f"{state.offices.city_bureau_email} / {state.offices.county_department_email}"
     due = format_due(due_at) if due_at else None
@@ -72,7 +72,7 @@ def compose(
     ]
     body = "\n".join(line for line in zh if line) + "\n\n----\n\n" + "\n".join(line for line in en if line) + "\n"
     return Email(
-        key=key,
+        key=f"{state.lifecycle_key}:{key}",
         center_id=state.center_id,
         to=sorted(set(to)),
         subject=f"[{rule_id}] {subject_zh} / {subject_en} — {name}",

@@ -42,7 +42,7 @@ SYSTEM = "system"
 def ledger_key(state: CenterState, *parts: str) -> str:
     """Idempotency key of a ledger entry: the center, this lifecycle (its opening instant, so a later
     lifecycle of the same center never collides), and what the entry is for (request id or deadline)."""
-    return ":".join((state.center_id, f"{state.opened_at.timestamp():.0f}", *parts))
+    return ":".join((state.lifecycle_key, *parts))
 
 
 def _actor(act: GrantAdvance | SettleSubsidy | RecordRepayment) -> str:
@@ -129,7 +129,7 @@ def decide_grant(state: CenterState, act: GrantAdvance, now: datetime, entry: Le
             deadline_en = (f" The center must be designated within {state.policy.designation_deadline_years} years of "
                            f"this first subsidy, by {messages.format_due(deadline.due_at)} (S3).")
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:advance", to=messages.everyone(state), rule_id="S2",
+        state, key=f"{act.request_id}:advance", to=messages.everyone(state), rule_id="S2",
         subject_zh=f"{entry.year}年度补助资金预拨", subject_en=f"{entry.year} subsidy advance",
         what_zh=f"市科技局预拨{entry.year}年度补助资金{yuan_zh(entry.amount_yuan)}（{act.payment_ref}）。{deadline_zh}",
         what_en=f"The city bureau advanced {yuan_text(entry.amount_yuan)} for {entry.year} ({act.payment_ref}).{deadline_en}",
@@ -213,7 +213,7 @@ def s3_deadline_passes(state: CenterState, deadline: Deadline, now: datetime) ->
         todo_en = go_on[1].strip() or "Nothing more to do."
         summary = "S3 deadline passed undesignated; no further subsidy; nothing unused to claw back"
     email = messages.compose(
-        state, key=f"{state.center_id}:{deadline.id}:lapsed", to=messages.everyone(state), rule_id="S3",
+        state, key=f"{deadline.id}:lapsed", to=messages.everyone(state), rule_id="S3",
         subject_zh="认定期限届满，停止补助", subject_en="Designation deadline passed: subsidy stops",
         what_zh=what_zh, what_en=what_en, todo_zh=todo_zh, todo_en=todo_en,
         due_at=end_of_day(clawbacks[0].due_on) if clawbacks else None,
@@ -282,7 +282,7 @@ def decide_settle(state: CenterState, act: SettleSubsidy, now: datetime, _: None
                    "due, the whole advance.")
         todo_zh, todo_en, due_at = "无需退回。", "Nothing to repay.", None
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:settled", to=messages.everyone(state), rule_id="S2",
+        state, key=f"{act.request_id}:settled", to=messages.everyone(state), rule_id="S2",
         subject_zh=f"{act.year}年度补助资金清算", subject_en=f"{act.year} subsidy settlement",
         what_zh=what_zh, what_en=what_en, todo_zh=todo_zh, todo_en=todo_en, due_at=due_at,
     )
@@ -358,7 +358,7 @@ def decide_repayment(state: CenterState, act: RecordRepayment, now: datetime, _:
         todo_en = f"Implementing entity: repay the rest by {clawback.due_on} 24:00."
         due_at = end_of_day(clawback.due_on)
     email = messages.compose(
-        state, key=f"{state.center_id}:{act.request_id}:repaid", to=messages.everyone(state),
+        state, key=f"{act.request_id}:repaid", to=messages.everyone(state),
         rule_id=clawback.rule_id, subject_zh=f"{act.year}年度收回资金退回登记", subject_en=f"{act.year} clawback repayment",
         what_zh=what_zh, what_en=what_en, todo_zh=todo_zh, todo_en=todo_en, due_at=due_at,
     )

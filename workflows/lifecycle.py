@@ -193,7 +193,7 @@ class CenterLifecycle:
         event = event or decision.event
         who = actor_fields or (actor.model_dump(mode="json") if actor else {})
         audit = AuditEntry(
-            key=f"{self.state.center_id}:{self.state.revision}:{event}",
+            key=f"{self.state.lifecycle_key}:{self.state.revision}:{event}",
             center_id=self.state.center_id, at=workflow.now(), action=event,
             outcome=outcome or ("accepted" if actor else "automatic"),
             actor_name=who.get("name"), actor_role=who.get("role"), actor_county=who.get("county"),
@@ -224,7 +224,7 @@ class CenterLifecycle:
         grades = s.operating.grades
         upcoming = s.open_deadlines()
         return CenterSnapshot(
-            center_id=s.center_id, revision=s.revision, name=s.display_name, county=s.profile.county.value,
+            center_id=s.center_id, opened_at=s.opened_at, revision=s.revision, name=s.display_name, county=s.profile.county.value,
             field=s.profile.field.value, route=s.profile.route.value, phase=s.phase.value,
             credit_code=s.profile.implementing_entity.credit_code, lead_unit=s.profile.lead_unit.name,
             designated_on=s.designation.on if s.designation else None,

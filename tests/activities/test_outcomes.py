@@ -67,9 +67,9 @@ def ban(center_id: str, code: str, **changes: object) -> Ban:
     } | changes)  # fmt: skip
 
 
-def snapshot(center_id: str, revision: int, phase: str) -> CenterSnapshot:
+def snapshot(center_id: str, revision: int, phase: str, opened_at: datetime = T0) -> CenterSnapshot:
     return CenterSnapshot(
-        center_id=center_id, revision=revision, name="舟山市新材料产业创新中心", county="dinghai",
+        center_id=center_id, opened_at=opened_at, revision=revision, name="舟山市新材料产业创新中心", county="dinghai",
         field="new_materials", route="directed", phase=phase, credit_code=new_code(), lead_unit="定海区人民政府",
         updated_at=T0 + timedelta(days=revision),
     )  # fmt: skip
@@ -197,6 +197,18 @@ async def test_snapshot_older_revision_does_not_overwrite(db_pool: asyncpg.Pool)
         newer = await get_center(conn, center)
     assert kept is not None and (kept.revision, kept.phase) == (2, "designated")
     assert newer is not None and (newer.revision, newer.phase) == (3, "rectifying")
+
+
+async def test_snapshot_of_a_new_lifecycle_replaces_the_ended_one(db_pool: asyncpg.Pool) -> None:
+    """A center restarted after an ended lifecycle: its row follows the new one from revision 1."""
+    center = new_center()
+    async with db_pool.acquire() as conn:
+        await record_batch(conn, OutcomeBatch(center_id=center, snapshot=snapshot(center, 9, "withdrawn")))
+        later = T0 + timedelta(days=400)
+        await record_batch(conn, OutcomeBatch(center_id=center, snapshot=snapshot(center, 1, "preparing", later)))
+        await record_batch(conn, OutcomeBatch(center_id=center, snapshot=snapshot(center, 10, "withdrawn")))
+        row = await get_center(conn, center)
+    assert row is not None and (row.revision, row.phase, row.opened_at) == (1, "preparing", later)
 
 
 # --- PD7 bans -----------------------------------------------------------------------------------

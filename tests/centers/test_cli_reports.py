@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc)
 def snapshot(field: str, phase: str, **changes) -> CenterSnapshot:
     cid = f"r-{uuid.uuid4().hex[:10]}"
     data = dict(center_id=cid, revision=3, name=f"舟山市测试中心 {cid}", county="putuo", field=field, route="merit",
-                phase=phase, credit_code="91330900MA0000001Q", lead_unit="普陀区人民政府", updated_at=T0)
+                phase=phase, credit_code="91330900MA0000001Q", lead_unit="普陀区人民政府", updated_at=T0, opened_at=T0)
     return CenterSnapshot.model_validate(data | changes)
 
 

@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from db.outcomes import list_audit, record_batch
+from db.outcomes import get_center, list_audit, record_batch
 from models.effects import Ban, OutcomeBatch
 from tests.fixtures import factories as f
 from tests.workflows.flows import dismiss, notice_ended_with_open_objection, objection, state_of, through_evaluation, today
@@ -127,3 +127,20 @@ async def test_pd7_banned_entity_is_refused_with_the_end_date(centers, db_pool):
     async with db_pool.acquire() as conn:
         audit = await list_audit(conn, profile.center_id)
     assert [a.outcome for a in audit if a.action == "submit_application"] == ["rejected"]
+
+
+async def test_d1_a_center_can_start_again_after_its_lifecycle_ended(centers, env, db_pool):
+    """A withdrawn center starts a new lifecycle under the same id; its records do not collide."""
+    profile = f.profile()
+    first = await centers.start(profile)
+    await first.execute_update("withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                            "reason": "重新组建"})
+    assert (await first.result()).phase == "withdrawn"
+    await env.sleep(timedelta(days=1))
+    second = await centers.start(profile)
+    await second.execute_update("submit_application", f.application())
+    async with db_pool.acquire() as conn:
+        audit = await list_audit(conn, profile.center_id)
+        row = await get_center(conn, profile.center_id)
+    assert [a.action for a in audit] == ["opened", "withdraw", "opened", "submit_application"]
+    assert row is not None and row.phase == "county_review"

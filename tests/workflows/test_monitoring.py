@@ -15,7 +15,7 @@ from workflows.monitoring import SCHEDULE_ID, MonitoringDigest
 
 
 def snapshot(center_id: str, county: str, phase: str, due: datetime | None) -> CenterSnapshot:
-    return CenterSnapshot(center_id=center_id, revision=1, name=f"中心 {center_id}", county=county,
+    return CenterSnapshot(center_id=center_id, opened_at=datetime.now(timezone.utc), revision=1, name=f"中心 {center_id}", county=county,
                           field="new_materials", route="directed", phase=phase, credit_code="X", lead_unit="Y",
                           next_deadline_at=due, updated_at=datetime.now(timezone.utc))
 
