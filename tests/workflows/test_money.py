@@ -10,7 +10,7 @@ order-free.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,9 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from db.ledger import center_balances, city_totals, list_entries
-from db.migrate import apply_migrations
 from db.outcomes import list_audit
-from db.pool import create_pool
 from models.state import CenterState
 from rules.calendar import add_years, end_of_day
 from tests.fixtures import factories as f
@@ -34,18 +32,9 @@ D = Decimal
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def db_pool(blank_database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    """A fresh database per test, migrated like the service does, so the yearly cap is this test's alone."""
-    conn = await asyncpg.connect(blank_database_url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-    pool = await create_pool(blank_database_url, min_size=1, max_size=5)
-    try:
-        yield pool
-    finally:
-        await pool.close()
+async def db_pool(fresh_db_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A fresh database per test, so the yearly cap is this test's alone."""
+    return fresh_db_pool
 
 
 def bureau() -> dict[str, Any]:
