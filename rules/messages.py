@@ -3,7 +3,7 @@ what to do and whom to ask; Chinese first, English below (INTERFACE.md, PD9)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.effects import Email
 from models.state import CenterState
@@ -14,8 +14,6 @@ def format_due(at: datetime) -> str:
     """PD1: deadlines are shown in Asia/Shanghai; 24:00 of day X is shown as day X 24:00."""
     local = at.astimezone(SHANGHAI)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
-        from datetime import timedelta
-
         return f"{(local - timedelta(days=1)).date().isoformat()} 24:00 (Asia/Shanghai)"
     return f"{local:%Y-%m-%d %H:%M} (Asia/Shanghai)"
 

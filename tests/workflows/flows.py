@@ -74,3 +74,18 @@ async def refused_signals(handle, env) -> CenterState:
         if state.phase == "county_review":
             return state
     raise AssertionError(f"signals not processed: {state.rejected}")
+
+
+async def advance_settled_into_clawback_and_repaid(handle, env) -> CenterState:
+    """S1, S2: an advance, a settlement below it (clawback with PD9 reminders), then its repayment."""
+    bureau = f.actor("city_bureau")
+    year = (await today(env)).year
+    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
+                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
+    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
+                                                   "amount_due_yuan": "600.00", "assessment_ref": "绩效评价"})
+    clawback = next(d for d in (await state_of(handle)).agenda if d.id.startswith("clawback"))
+    await env.sleep(clawback.due_at - await env.get_current_time() - timedelta(days=3))
+    await handle.execute_update("record_repayment", {"actor": bureau, "request_id": f.rid(), "year": year,
+                                                     "amount_yuan": "400.00", "receipt_ref": "缴款书"})
+    return await state_of(handle)

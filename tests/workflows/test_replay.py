@@ -21,12 +21,15 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
-from tests.workflows.flows import designate, objection_held_then_dismissed, refused_signals
+from tests.workflows.flows import (
+    advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
+)
 
 SCENARIOS = {
     "designation-full-run": designate,
     "objection-held-then-dismissed": objection_held_then_dismissed,
     "refused-signals": refused_signals,
+    "advance-clawback-repaid": advance_settled_into_clawback_and_repaid,
 }
 from models.state import LifecycleInput
 from workflows.lifecycle import CenterLifecycle
