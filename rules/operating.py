@@ -1,1 +1,324 @@
-"""Operating life: yearly report and evaluation, rectification, major changes, revocation (M1-M4, M7)."""
+"""Operating life: yearly report and evaluation, rectification, major changes, revocation.
+
+Rules M1, M2, M3, M4, M7 with PD3, PD4 and PD7. How M2 and M4 (4) meet, in one place
+(:func:`decide_evaluation`): an unqualified grade starts a one-year rectification (M2, PD4). If the
+grade of the previous evaluated year was also unqualified, M4 (4) applies instead and revokes the
+designation at once, even while a rectification runs: two unqualified years in a row is the
+stronger measure and its own ground. A rectification that fails, or runs out, before a second
+unqualified grade is recorded delists the center (M2) and the lifecycle ends there.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from models.directory import Role
+from models.effects import Ban, Email
+from models.operating import MajorChange, Rectification, Revocation, RevocationGround, YearRecord, Grade
+from models.operating_actions import (
+    RecordAnnualEvaluation, RecordMajorChangeReview, RecordRectificationResult, ReportMajorChange, Revoke,
+    SubmitAnnualReport,
+)
+from models.phase import DESIGNATED_PHASES, Phase
+from models.state import CenterState, Deadline
+from rules import messages
+from rules.agenda import add_deadline, mark_overdue, remove_deadline
+from rules.calendar import add_calendar_months, add_years, end_of_day, local_date
+from rules.engine import Decision, Refusal, action, end_lifecycle, next_id, on_due, when_designated
+
+YEAR_OPENS = "operating_year"
+REPORT = "annual_report"
+EVALUATION = "annual_evaluation"
+RECTIFICATION = "rectification"
+FIRST_HALF_ENDS = (6, 30)
+
+
+def first_evaluated_year(designated_on: date) -> int:
+    """M1 (product decision): the designation year is evaluated if designated by 30 June, else the next."""
+    return designated_on.year if (designated_on.month, designated_on.day) <= FIRST_HALF_ENDS else designated_on.year + 1
+
+
+@when_designated
+def open_operating_life(state: CenterState, now: datetime) -> list[Email]:
+    """M1, M7: from designation, every evaluated year gets a report and an evaluation deadline."""
+    assert state.designation is not None
+    _schedule_year(state, first_evaluated_year(state.designation.on), now)
+    return []
+
+
+def _schedule_year(state: CenterState, year: int, now: datetime) -> None:
+    """Year ``year`` opens when it begins (or now, if it already has)."""
+    opens_at = end_of_day(date(year - 1, 12, 31))
+    add_deadline(state, id=f"year-{year}", kind=YEAR_OPENS, rule_id="M1", due_at=max(opens_at, now), now=now,
+                 who_acts=Role.CITY_BUREAU, title_zh=f"{year}年度评价周期开始", title_en=f"evaluation year {year} opens",
+                 ref=str(year), reminders=False)
+
+
+@on_due(YEAR_OPENS)
+def year_opens(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """M7, M1: open the year's report and evaluation deadlines (policy dates of the next year)."""
+    year = int(deadline.ref or 0)
+    remove_deadline(state, deadline.id)
+    state.operating.years.setdefault(year, YearRecord(year=year))
+    policy = state.policy
+    add_deadline(state, id=f"{REPORT}-{year}", kind=REPORT, rule_id="M7",
+                 due_at=end_of_day(date(year + 1, policy.annual_report_due.month, policy.annual_report_due.day)),
+                 now=now, who_acts=Role.IMPLEMENTING_ENTITY, title_zh=f"{year}年度报告", title_en=f"annual report {year}",
+                 ref=str(year))
+    add_deadline(state, id=f"{EVALUATION}-{year}", kind=EVALUATION, rule_id="M1",
+                 due_at=end_of_day(date(year + 1, policy.annual_evaluation_due.month, policy.annual_evaluation_due.day)),
+                 now=now, who_acts=Role.CITY_BUREAU, title_zh=f"{year}年度绩效评价", title_en=f"annual evaluation {year}",
+                 ref=str(year))
+    _schedule_year(state, year + 1, now)
+    return Decision(state, f"evaluation year {year} opened", ("M1", "M7"))
+
+
+on_due(REPORT)(mark_overdue)
+on_due(EVALUATION)(mark_overdue)
+
+
+def _year_deadline(state: CenterState, kind: str, year: int, rule: str) -> Deadline:
+    found = state.deadline(f"{kind}-{year}")
+    if found is None:
+        open_years = sorted(d.ref for d in state.agenda if d.kind == kind and d.ref)
+        raise Refusal(rule, "year", f"no open {kind.replace('_', ' ')} for {year} (open: {', '.join(open_years) or 'none'})")
+    return found
+
+
+@action(
+    "submit_annual_report", payload=SubmitAnnualReport, rules=("M7",),
+    roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
+    description="M7: the implementing entity submits its report on an evaluated year",
+    check=lambda state, act, now: _year_deadline(state, REPORT, act.year, "M7") and None,
+)
+def decide_report(state: CenterState, act: SubmitAnnualReport, now: datetime, _: None) -> Decision:
+    deadline = remove_deadline(state, f"{REPORT}-{act.year}")
+    record = state.operating.years.setdefault(act.year, YearRecord(year=act.year))
+    record.report_ref, record.report_at, record.report_late = act.report_ref, now, bool(deadline and deadline.overdue)
+    late = " (late)" if record.report_late else ""
+    return Decision(state, f"annual report {act.year} submitted{late}", ("M7",))
+
+
+def check_evaluation(state: CenterState, act: RecordAnnualEvaluation, now: datetime) -> None:
+    """M1: one grade per evaluated year, for a year whose evaluation is open."""
+    _year_deadline(state, EVALUATION, act.year, "M1")
+
+
+@action(
+    "record_annual_evaluation", payload=RecordAnnualEvaluation, rules=("M1", "M2", "M4"),
+    roles={Role.CITY_BUREAU}, phases=set(DESIGNATED_PHASES),
+    description="M1 M2 M4: the bureau records the yearly grade; unqualified starts rectification or revokes",
+    check=check_evaluation,
+)
+def decide_evaluation(state: CenterState, act: RecordAnnualEvaluation, now: datetime, _: None) -> Decision:
+    """M1 grade; M2 unqualified -> rectification; M4 (4) second unqualified year in a row -> revoked."""
+    remove_deadline(state, f"{EVALUATION}-{act.year}")
+    record = state.operating.years.setdefault(act.year, YearRecord(year=act.year))
+    record.grade, record.graded_at, record.evaluator, record.evaluation_ref = act.grade, now, act.evaluator, act.report_ref
+    state.operating.grades[act.year] = act.grade.value
+    decision = Decision(state, f"{act.year} graded {act.grade.value}", ("M1",))
+    if act.grade is not Grade.UNQUALIFIED:
+        return decision
+    if unqualified_streak(state, act.year) >= state.policy.revocation_unqualified_streak:
+        _revoke(decision, RevocationGround.UNQUALIFIED_TWO_YEARS,
+                f"unqualified in {act.year - 1} and {act.year} ({act.report_ref})", now)
+        return decision
+    if state.phase is Phase.DESIGNATED:
+        _start_rectification(decision, act.year, now)
+    return decision
+
+
+def unqualified_streak(state: CenterState, year: int) -> int:
+    """M4 (4): consecutive unqualified evaluated years ending with ``year``."""
+    streak = 0
+    while state.operating.grades.get(year - streak) == Grade.UNQUALIFIED.value:
+        streak += 1
+    return streak
+
+
+def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
+    """M2, PD4: rectify within one year from the day the unqualified grade is recorded."""
+    state = decision.state
+    started = local_date(now)
+    due_at = end_of_day(add_years(started, state.policy.rectification_years))
+    state.operating.rectifications.append(Rectification(grade_year=year, started_on=started, due_at=due_at))
+    state.phase = Phase.RECTIFYING
+    add_deadline(state, id=f"{RECTIFICATION}-{year}", kind=RECTIFICATION, rule_id="M2", due_at=due_at, now=now,
+                 who_acts=Role.IMPLEMENTING_ENTITY, title_zh="整改期满", title_en="rectification period ends", ref=str(year))
+    decision.summary += "; rectification started (M2)"
+    decision.rule_ids += ("M2", "PD4")
+    decision.emails.append(messages.compose(
+        state, key=f"rectification-{year}", to=messages.everyone(state), rule_id="M2",
+        subject_zh="年度评价不合格，限期整改", subject_en="Unqualified: rectification within one year",
+        what_zh=f"{year}年度绩效评价结果为不合格，整改期1年。", what_en=f"The {year} evaluation is unqualified; rectify within one year.",
+        todo_zh="实施主体：在整改期内完成整改；期满仍不合格的予以摘牌。",
+        todo_en="Implementing entity: rectify within the period; still unqualified at its end means delisting.",
+        due_at=due_at,
+    ))
+
+
+def _ban(state: CenterState, subject: str, now: datetime, years: int, rule_id: str, reason: str) -> Ban:
+    """PD7: delisting bars the implementing entity from any center; revocation bars the lead unit
+    from the same type of center; each for ``years`` from today (the last day inclusive)."""
+    starts = local_date(now)
+    body = state.profile.implementing_entity if subject == "implementing_entity" else state.profile.lead_unit
+    return Ban(
+        key=f"{state.lifecycle_key}:ban:{subject}", center_id=state.center_id, subject_kind=subject,  # type: ignore[arg-type]
+        credit_code=body.credit_code, subject_name=body.name,
+        scope="any" if subject == "implementing_entity" else "same_type",
+        field=None if subject == "implementing_entity" else state.profile.field.value,
+        rule_id=rule_id, starts_on=starts, ends_on=add_years(starts, years) - timedelta(days=1), reason=reason,
+    )
+
+
+def _delist(decision: Decision, reason: str, now: datetime) -> None:
+    """M2, PD7: delisted; the implementing entity may not apply for 2 years."""
+    state = decision.state
+    end_lifecycle(state, Phase.DELISTED, now, f"M2: {reason}")
+    ban = _ban(state, "implementing_entity", now, state.policy.delisting_ban_years, "M2", reason)
+    decision.bans.append(ban)
+    decision.summary += f"; delisted, {ban.subject_name} barred until {ban.ends_on}"
+    decision.rule_ids += ("M2", "PD7")
+    decision.emails.append(messages.compose(
+        state, key="delisted", to=messages.everyone(state), rule_id="M2",
+        subject_zh="摘牌通知", subject_en="Delisted",
+        what_zh=f"整改期满仍不合格，予以摘牌：{reason}。{ban.subject_name}在{ban.ends_on}前不得再次申请认定。",
+        what_en=f"Still unqualified after rectification, the center is delisted: {reason}. "
+                f"{ban.subject_name} may not apply again until {ban.ends_on}.",
+        todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
+    ))
+
+
+def _revoke(decision: Decision, ground: RevocationGround, evidence: str, now: datetime) -> None:
+    """M4, PD7: revoked; the lead unit may not apply for the same type of center for 2 years."""
+    state = decision.state
+    state.operating.revocation = Revocation(ground=ground, evidence=evidence, at=now)
+    end_lifecycle(state, Phase.REVOKED, now, f"M4 {ground.value}: {evidence}")
+    ban = _ban(state, "lead_unit", now, state.policy.revocation_ban_years, "M4", f"revoked: {ground.value}")
+    decision.bans.append(ban)
+    decision.summary += f"; revoked ({ground.value}), {ban.subject_name} barred from this type until {ban.ends_on}"
+    decision.rule_ids += ("M4", "PD7")
+    decision.emails.append(messages.compose(
+        state, key="revoked", to=messages.everyone(state), rule_id="M4",
+        subject_zh="撤销认定通知", subject_en="Designation revoked",
+        what_zh=f"取消市产业创新中心资格（{ground.value}）：{evidence}。牵头单位{ban.ends_on}前不得申报同类型产业创新中心。",
+        what_en=f"The designation is revoked ({ground.value}): {evidence}. The lead unit may not apply for "
+                f"the same type of center until {ban.ends_on}.",
+        todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
+    ))
+
+
+def _open_rectification(state: CenterState) -> Rectification:
+    return next(r for r in reversed(state.operating.rectifications) if r.result is None)
+
+
+@action(
+    "record_rectification_result", payload=RecordRectificationResult, rules=("M2", "PD4"),
+    roles={Role.CITY_BUREAU}, phases={Phase.RECTIFYING},
+    description="M2 PD4: the bureau records the rectification result: passed (designated again) or failed (delisted)",
+    check=lambda state, act, now: None,
+)
+def decide_rectification(state: CenterState, act: RecordRectificationResult, now: datetime, _: None) -> Decision:
+    rectification = _open_rectification(state)
+    rectification.result, rectification.finding = ("passed" if act.passed else "failed"), act.finding
+    remove_deadline(state, f"{RECTIFICATION}-{rectification.grade_year}")
+    decision = Decision(state, f"rectification {rectification.result}", ("M2", "PD4"))
+    if act.passed:
+        state.phase = Phase.DESIGNATED
+    else:
+        _delist(decision, f"rectification failed: {act.finding}", now)
+    return decision
+
+
+@on_due(RECTIFICATION)
+def rectification_ends(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """M2, PD4: the year ran out without a passed rectification: delisted."""
+    rectification = _open_rectification(state)
+    rectification.result = "lapsed"
+    decision = Decision(state, "rectification period ended without a pass", ("M2", "PD4"))
+    _delist(decision, f"the rectification period for {rectification.grade_year} ended without a pass", now)
+    return decision
+
+
+def check_change(state: CenterState, act: ReportMajorChange, now: datetime) -> None:
+    """M3: the change has happened (not in the future)."""
+    if act.happened_on > local_date(now):
+        raise Refusal("M3", "happened_on", "a major change is reported after it happened, not before")
+
+
+@action(
+    "report_major_change", payload=ReportMajorChange, rules=("M3", "PD3"),
+    roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
+    description="M3 PD3: report a split, merger, restructuring or change of business within 3 months",
+    check=check_change,
+)
+def decide_change(state: CenterState, act: ReportMajorChange, now: datetime, _: None) -> Decision:
+    """PD3: the window ends 3 calendar months after the day it happened; a late report is taken, marked late."""
+    window = end_of_day(add_calendar_months(act.happened_on, state.policy.major_change_report_months))
+    change = MajorChange(id=next_id(state, "change"), kind=act.kind, happened_on=act.happened_on,
+                         description=act.description, reported_at=now, reported_by=act.actor.name,
+                         window_ends_at=window, late=now > window)
+    state.operating.major_changes.append(change)
+    email = messages.compose(
+        state, key=f"{act.request_id}:change", to=messages.county(state) + messages.city(state), rule_id="M3",
+        subject_zh="重大变化报告", subject_en="Major change reported",
+        what_zh=f"报告重大变化（{act.kind.value}，发生于{act.happened_on}）：{act.description}"
+                + ("（已超过3个月报告期限）" if change.late else ""),
+        what_en=f"Major change reported ({act.kind.value}, on {act.happened_on}): {act.description}"
+                + (" (reported after the 3-month window)" if change.late else ""),
+        todo_zh="市科技局：审核其是否仍符合认定条件。", todo_en="City bureau: review whether it still meets the conditions.",
+        due_at=window,
+    )
+    late = ", late" if change.late else ""
+    return Decision(state, f"major change {change.id} reported ({act.kind.value}{late})", ("M3", "PD3"), emails=[email])
+
+
+def _open_change(state: CenterState, change_id: str) -> MajorChange:
+    found = next((c for c in state.operating.major_changes if c.id == change_id and c.status == "open"), None)
+    if found is None:
+        open_ids = ", ".join(c.id for c in state.operating.major_changes if c.status == "open") or "none"
+        raise Refusal("M3", "change_id", f"no open major change {change_id!r} (open: {open_ids})")
+    return found
+
+
+@action(
+    "record_major_change_review", payload=RecordMajorChangeReview, rules=("M3",),
+    roles={Role.CITY_BUREAU}, phases=set(DESIGNATED_PHASES),
+    description="M3: the bureau keeps the designation, or cancels it from the year the change happened",
+    check=lambda state, act, now: _open_change(state, act.change_id) and None,
+)
+def decide_change_review(state: CenterState, act: RecordMajorChangeReview, now: datetime, _: None) -> Decision:
+    change = _open_change(state, act.change_id)
+    change.status, change.finding = ("kept" if act.still_eligible else "cancelled"), act.finding
+    if act.still_eligible:
+        return Decision(state, f"major change {change.id} reviewed: designation stands", ("M3",))
+    state.operating.cancelled_from = date(change.happened_on.year, 1, 1)
+    end_lifecycle(state, Phase.CANCELLED, now, f"M3: no longer eligible after {change.kind.value}: {act.finding}")
+    email = messages.compose(
+        state, key=f"{act.request_id}:cancelled", to=messages.everyone(state), rule_id="M3",
+        subject_zh="取消认定资格", subject_en="Designation cancelled",
+        what_zh=f"重大变化后不再符合认定条件，自{change.happened_on.year}年起取消认定资格：{act.finding}",
+        what_en=f"No longer eligible after the major change; designation cancelled from "
+                f"{state.operating.cancelled_from}: {act.finding}",
+        todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
+    )
+    return Decision(state, f"designation cancelled from {state.operating.cancelled_from}", ("M3",), emails=[email])
+
+
+def check_revoke(state: CenterState, act: Revoke, now: datetime) -> None:
+    """M4 (4) needs the grades to show the streak; the other grounds need evidence only."""
+    if act.ground is RevocationGround.UNQUALIFIED_TWO_YEARS:
+        years = sorted(state.operating.grades)
+        if not years or unqualified_streak(state, years[-1]) < state.policy.revocation_unqualified_streak:
+            raise Refusal("M4", "ground", "the recorded grades do not show two unqualified years in a row")
+
+
+@action(
+    "revoke", payload=Revoke, rules=("M4", "PD7"), roles={Role.CITY_BUREAU}, phases=set(DESIGNATED_PHASES),
+    description="M4 PD7: revoke the designation on one of the four grounds; the lead unit is barred 2 years",
+    check=check_revoke,
+)
+def decide_revoke(state: CenterState, act: Revoke, now: datetime, _: None) -> Decision:
+    decision = Decision(state, "designation revoked", ("M4", "PD7"))
+    _revoke(decision, act.ground, act.evidence, now)
+    return decision
