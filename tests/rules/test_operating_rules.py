@@ -1,0 +1,165 @@
+"""Pure tests of the operating-life rules (M1-M4, M7, PD3, PD4, PD7) without a server."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from models.phase import Phase
+from models.designation import Designation
+from rules.agenda import due_now, next_wakeup
+from rules.calendar import end_of_day
+from rules.engine import ON_DESIGNATED, Refusal
+from rules.operating import first_evaluated_year
+from tests.fixtures import factories as f
+from tests.fixtures.states import new_state, run
+
+DESIGNATED_AT = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+
+
+def designated():
+    state = new_state()
+    state.phase = Phase.DESIGNATED
+    state.designation = Designation(on=date(2026, 3, 10), name=state.profile.designated_name)
+    for hook in ON_DESIGNATED:
+        hook(state, DESIGNATED_AT)
+    return state
+
+
+def advance_to(state, moment):
+    """Apply everything due up to ``moment``, as the workflow loop does."""
+    while (wake := next_wakeup(state)) and wake[0] <= moment:
+        state = due_now(state, wake[0]).state
+    return state
+
+
+def bureau(**fields):
+    return {"actor": f.actor("city_bureau"), "request_id": f.rid(), **fields}
+
+
+def grade(state, year, value, now):
+    return run(state, "record_annual_evaluation",
+               bureau(year=year, grade=value, evaluator="第三方评估机构", report_ref=f"PJ-{year}"), now=now)
+
+
+def test_m1_first_evaluated_year_depends_on_the_designation_date():
+    assert first_evaluated_year(date(2026, 6, 30)) == 2026
+    assert first_evaluated_year(date(2026, 7, 1)) == 2027
+
+
+def test_m7_m1_year_opens_with_report_and_evaluation_due_next_year():
+    state = advance_to(designated(), DESIGNATED_AT)
+    assert state.deadline("annual_report-2026").due_at == end_of_day(date(2027, 3, 31))
+    assert state.deadline("annual_evaluation-2026").due_at == end_of_day(date(2027, 6, 30))
+    assert state.deadline("year-2027").due_at == end_of_day(date(2026, 12, 31))
+
+
+def test_m7_missing_report_is_overdue_then_taken_late():
+    state = advance_to(designated(), end_of_day(date(2027, 4, 1)))
+    assert state.deadline("annual_report-2026").overdue
+    later = datetime(2027, 4, 5, 2, tzinfo=timezone.utc)
+    done = run(state, "submit_annual_report", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                                "year": 2026, "report_ref": "NB-2026"}, now=later).state
+    assert done.deadline("annual_report-2026") is None and done.operating.years[2026].report_late
+
+
+def test_m1_grade_only_for_an_open_year():
+    state = advance_to(designated(), DESIGNATED_AT)
+    with pytest.raises(Refusal) as info:
+        grade(state, 2025, "良好", DESIGNATED_AT)
+    assert (info.value.rule_id, info.value.field) == ("M1", "year")
+    state = grade(state, 2026, "良好", DESIGNATED_AT).state
+    assert state.operating.grades == {2026: "良好"}
+    with pytest.raises(Refusal):
+        grade(state, 2026, "优秀", DESIGNATED_AT)
+
+
+def test_m2_pd4_unqualified_rectifies_one_year_from_the_day_recorded_then_passes():
+    now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), now)
+    state = grade(state, 2026, "不合格", now).state
+    assert state.phase == "rectifying"
+    assert state.deadline("rectification-2026").due_at == end_of_day(date(2028, 5, 20))
+    passed = run(state, "record_rectification_result", bureau(passed=True, report_ref="ZG-1", finding="整改到位"), now=now)
+    assert passed.state.phase == "designated" and passed.state.deadline("rectification-2026") is None
+
+
+def test_m2_pd7_rectification_running_out_delists_and_bans_the_entity():
+    now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), now), 2026, "不合格", now).state
+    state = advance_to(state, end_of_day(date(2028, 5, 20)))
+    assert state.phase == "delisted" and state.agenda == []
+    (ban,) = state.bans
+    assert (ban.subject_kind, ban.scope, ban.rule_id) == ("implementing_entity", "any", "M2")
+    assert (ban.starts_on, ban.ends_on) == (date(2028, 5, 21), date(2030, 5, 20))
+
+
+def test_m2_failed_result_delists():
+    now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), now), 2026, "不合格", now).state
+    failed = run(state, "record_rectification_result", bureau(passed=False, report_ref="ZG-1", finding="仍不合格"), now=now)
+    assert failed.state.phase == "delisted" and failed.bans[0].rule_id == "M2"
+
+
+def test_m4_second_unqualified_year_in_a_row_revokes_even_while_rectifying():
+    """M4 (4) meets M2: the second unqualified grade revokes, though the rectification still runs."""
+    first = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), first), 2026, "不合格", first).state
+    second = datetime(2028, 5, 10, 2, tzinfo=timezone.utc)  # rectification runs until 2028-05-20
+    state = advance_to(state, second)
+    assert state.phase == "rectifying"
+    decision = grade(state, 2027, "不合格", second)
+    assert decision.state.phase == "revoked" and decision.state.operating.revocation.ground == "unqualified_two_years"
+    (ban,) = decision.bans
+    assert (ban.subject_kind, ban.scope, ban.field, ban.rule_id) == ("lead_unit", "same_type", "new_materials", "M4")
+
+
+def test_m4_unqualified_years_not_in_a_row_do_not_revoke():
+    t = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), t), 2026, "不合格", t).state
+    state = run(state, "record_rectification_result", bureau(passed=True, report_ref="Z", finding="到位"), now=t).state
+    t2 = datetime(2028, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(state, t2), 2027, "合格", t2).state
+    t3 = datetime(2029, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(state, t3), 2028, "不合格", t3).state
+    assert state.phase == "rectifying"
+
+
+def test_m4_revoke_on_a_ground_with_evidence_and_ground_four_needs_the_grades():
+    state = advance_to(designated(), DESIGNATED_AT)
+    with pytest.raises(Refusal) as info:
+        run(state, "revoke", bureau(ground="unqualified_two_years", evidence="?"))
+    assert (info.value.rule_id, info.value.field) == ("M4", "ground")
+    decision = run(state, "revoke", bureau(ground="research_misconduct", evidence="科研失信认定书 2026-3"))
+    assert decision.state.phase == "revoked" and decision.bans[0].subject_kind == "lead_unit"
+
+
+def test_pd3_m3_window_clamped_to_month_end_late_report_taken_and_two_open_at_once():
+    now = datetime(2027, 3, 10, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), now)
+    change = {"actor": f.actor("implementing_entity"), "kind": "merger", "description": "吸收合并"}
+    state = run(state, "report_major_change", {**change, "request_id": f.rid(), "happened_on": "2026-11-30"}, now=now).state
+    first = state.operating.major_changes[0]
+    assert first.window_ends_at == end_of_day(date(2027, 2, 28)) and first.late
+    state = run(state, "report_major_change",
+                {**change, "request_id": f.rid(), "kind": "split", "happened_on": "2027-03-01"}, now=now).state
+    assert [c.status for c in state.operating.major_changes] == ["open", "open"]
+    assert not state.operating.major_changes[1].late
+    with pytest.raises(Refusal) as info:
+        run(state, "report_major_change", {**change, "request_id": f.rid(), "happened_on": "2027-04-01"}, now=now)
+    assert info.value.field == "happened_on"
+
+
+def test_m3_review_keeps_or_cancels_from_the_start_of_the_year_of_the_change():
+    now = datetime(2027, 3, 10, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), now)
+    for day in ("2026-11-30", "2027-01-15"):
+        state = run(state, "report_major_change", {"actor": f.actor("county_department", "dinghai"), "request_id": f.rid(),
+                                                   "kind": "restructuring", "happened_on": day, "description": "重组"},
+                    now=now).state
+    a, b = state.operating.major_changes
+    state = run(state, "record_major_change_review", bureau(change_id=a.id, still_eligible=True, finding="仍符合"), now=now).state
+    assert state.phase == "designated" and state.operating.major_changes[0].status == "kept"
+    state = run(state, "record_major_change_review", bureau(change_id=b.id, still_eligible=False, finding="不再符合"), now=now).state
+    assert state.phase == "cancelled" and state.operating.cancelled_from == date(2027, 1, 1)

@@ -1,0 +1,62 @@
+"""Operating-life scenarios on the time-skipping server, reused by tests, the history recorder
+and the benchmark (bench/history_events.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time
+
+from models.state import CenterState
+from rules.calendar import SHANGHAI
+from tests.fixtures import factories as f
+from tests.workflows.flows import designate, state_of
+
+GRADES = ["优秀", "良好", "合格"]
+
+
+async def sleep_until_local(env, day: date, hour: int = 10) -> None:
+    """Skip time to ``hour`` o'clock of ``day`` in Zhoushan."""
+    target = datetime.combine(day, time(hour), SHANGHAI)
+    await env.sleep(target - await env.get_current_time())
+
+
+async def settled(handle, predicate, what: str) -> CenterState:
+    """The workflow applies what fell due right after the server skips time; poll briefly for it."""
+    for _ in range(200):
+        state = await state_of(handle)
+        if predicate(state):
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not reached; phase {state.phase}, agenda {[d.id for d in state.agenda]}")
+
+
+async def report_and_grade(handle, env, year: int, grade: str, on: date | None = None) -> CenterState:
+    """M7 then M1 for ``year``, early in March of the next year (before the policy's due dates)."""
+    await sleep_until_local(env, on or date(year + 1, 3, 2))
+    await settled(handle, lambda s: s.deadline(f"annual_evaluation-{year}") is not None, f"year {year} open")
+    await handle.execute_update("submit_annual_report", {
+        "actor": f.actor("implementing_entity"), "request_id": f.rid(), "year": year, "report_ref": f"NB-{year}"})
+    await handle.execute_update("record_annual_evaluation", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(), "year": year, "grade": grade,
+        "evaluator": "浙江某第三方评估机构", "report_ref": f"PJ-{year}"})
+    return await state_of(handle)
+
+
+async def ten_year_lifecycle(handle, env) -> CenterState:
+    """A center designated in late 2026 (first evaluated year 2027), graded for ten years."""
+    state = await designate(handle, env)
+    first = state.designation.on.year + 1
+    for i, year in enumerate(range(first, first + 10)):
+        state = await report_and_grade(handle, env, year, GRADES[i % len(GRADES)])
+    return state
+
+
+async def unqualified_then_rectified(handle, env) -> CenterState:
+    """M2: unqualified, then the rectification passes."""
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    await report_and_grade(handle, env, year, "不合格")
+    await handle.execute_update("record_rectification_result", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(), "passed": True, "report_ref": "ZG-1",
+        "finding": "整改到位"})
+    return await state_of(handle)

@@ -1,0 +1,142 @@
+"""Operating life end to end on the time-skipping server with the real policy (M1-M4, M7, PD3, PD4, PD7)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio.api.enums.v1 import EventType
+
+from db.outcomes import active_bans
+from models.effects import BanQuery
+from rules.calendar import end_of_day
+from tests.fixtures import factories as f
+from tests.workflows.flows import designate, state_of
+from tests.workflows.scenarios import (
+    report_and_grade, settled, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
+)
+
+MAX_EVENTS_PER_RUN = 2000
+
+
+async def run_chain(client, workflow_id: str, first_run_id: str) -> list:
+    """Histories of every run of a lifecycle, following continue-as-new."""
+    histories, run_id = [], first_run_id
+    while run_id:
+        history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+        histories.append(history)
+        last = history.events[-1]
+        run_id = (last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
+                  if last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW else None)
+    return histories
+
+
+async def test_m1_m7_designated_in_2026_graded_for_ten_years(centers, env, client):
+    """Ten yearly reports and grades; the lifecycle continues-as-new every year, each run small."""
+    handle = await centers.start(f.profile())
+    state = await ten_year_lifecycle(handle, env)
+    first = state.designation.on.year + 1
+    assert state.designation.on.year == 2026
+    assert sorted(state.operating.grades) == list(range(first, first + 10))
+    assert all(state.operating.years[y].report_ref == f"NB-{y}" for y in range(first, first + 10))
+    assert state.phase == "designated" and not any(d.overdue for d in state.agenda)
+    histories = await run_chain(client, handle.id, handle.result_run_id)
+    assert len(histories) >= 10  # one run per calendar year at least
+    assert max(len(h.events) for h in histories) < MAX_EVENTS_PER_RUN
+
+
+async def test_m1_continue_as_new_keeps_the_state_and_pending_deadlines(centers, env):
+    handle = await centers.start(f.profile())
+    state = await designate(handle, env)
+    year = state.designation.on.year
+    await sleep_until_local(env, date(year, 12, 31), hour=22)
+    before = await state_of(handle)
+    await sleep_until_local(env, date(year + 1, 1, 1), hour=2)
+    after = await settled(handle, lambda s: s.deadline(f"annual_report-{year + 1}") is not None, "new year")
+    assert (await handle.describe()).run_id != handle.result_run_id  # a new run
+    same = {"profile", "policy", "offices", "phase", "designation", "answered", "objections", "bans", "opened_at"}
+    assert before.model_dump(include=same) == after.model_dump(include=same)
+    assert before.operating.grades == after.operating.grades
+    assert set(after.operating.years) == set(before.operating.years) | {year + 1}
+    assert {d.id for d in before.agenda} - {f"year-{year + 1}"} <= {d.id for d in after.agenda}
+
+
+async def test_m2_unqualified_then_passed_rectification(centers, env):
+    handle = await centers.start(f.profile())
+    state = await unqualified_then_rectified(handle, env)
+    year = state.designation.on.year + 1
+    assert state.phase == "designated" and state.operating.grades[year] == "不合格"
+    assert state.operating.rectifications[-1].result == "passed"
+    assert state.deadline(f"rectification-{year}") is None
+
+
+async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_ends(centers, env, db_pool):
+    profile = f.profile()
+    handle = await centers.start(profile)
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    graded_on = date(year + 1, 3, 2)
+    state = await report_and_grade(handle, env, year, "不合格", on=graded_on)
+    assert state.phase == "rectifying"
+    assert state.deadline(f"rectification-{year}").due_at == end_of_day(date(year + 2, 3, 2))  # PD4
+    await sleep_until_local(env, date(year + 2, 3, 3), hour=1)
+    final = await handle.result()
+    assert final.phase == "delisted" and final.operating.rectifications[-1].result == "lapsed"
+    async with db_pool.acquire() as conn:
+        bans = await active_bans(conn, BanQuery(
+            implementing_entity_code=profile.implementing_entity.credit_code, lead_unit_code="none",
+            field="marine_biomedicine", on=date(year + 2, 6, 1)))
+    assert [(b.rule_id, b.ends_on) for b in bans] == [("M2", date(year + 4, 3, 2))]
+
+
+async def test_m4_pd7_two_unqualified_years_in_a_row_revoked(centers, env, db_pool):
+    profile = f.profile()
+    handle = await centers.start(profile)
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    await report_and_grade(handle, env, year, "不合格", on=date(year + 1, 3, 5))
+    state = await report_and_grade(handle, env, year + 1, "不合格", on=date(year + 2, 3, 1))
+    assert state.phase == "revoked" and state.operating.revocation.ground == "unqualified_two_years"
+    async with db_pool.acquire() as conn:
+        same_type = await active_bans(conn, BanQuery(
+            implementing_entity_code="none", lead_unit_code=profile.lead_unit.credit_code,
+            field=profile.field.value, on=date(year + 2, 3, 2)))
+        other_type = await active_bans(conn, BanQuery(
+            implementing_entity_code="none", lead_unit_code=profile.lead_unit.credit_code,
+            field="ships_offshore", on=date(year + 2, 3, 2)))
+    assert [b.rule_id for b in same_type] == ["M4"] and other_type == []
+
+
+async def test_pd3_m3_change_on_30_november_window_ends_last_day_of_february(centers, env):
+    handle = await centers.start(f.profile())
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    await sleep_until_local(env, date(year, 12, 1))
+    await handle.execute_update("report_major_change", {
+        "actor": f.actor("implementing_entity"), "request_id": f.rid(), "kind": "merger",
+        "happened_on": date(year, 11, 30).isoformat(), "description": "吸收合并某公司"})
+    (change,) = (await state_of(handle)).operating.major_changes
+    assert change.window_ends_at == end_of_day(date(year + 1, 2, 29 if (year + 1) % 4 == 0 else 28))
+    assert not change.late
+
+
+async def test_m3_two_changes_open_at_once_one_kept_one_cancelling(centers, env):
+    handle = await centers.start(f.profile())
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    await sleep_until_local(env, date(year, 9, 1))
+    for kind, day in (("restructuring", date(year, 3, 1)), ("business_change", date(year, 8, 1))):
+        await handle.execute_update("report_major_change", {
+            "actor": f.actor("county_department", "dinghai"), "request_id": f.rid(), "kind": kind,
+            "happened_on": day.isoformat(), "description": kind})
+    state = await state_of(handle)
+    assert [(c.status, c.late) for c in state.operating.major_changes] == [("open", True), ("open", False)]
+    first, second = state.operating.major_changes
+    await handle.execute_update("record_major_change_review", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(), "change_id": second.id, "still_eligible": True,
+        "finding": "仍符合认定条件"})
+    await handle.execute_update("record_major_change_review", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(), "change_id": first.id, "still_eligible": False,
+        "finding": "重组后不再独立运营"})
+    final = await handle.result()
+    assert final.phase == "cancelled" and final.operating.cancelled_from == date(year, 1, 1)
+    assert [c.status for c in final.operating.major_changes] == ["cancelled", "kept"]
