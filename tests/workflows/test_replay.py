@@ -21,6 +21,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
+from tests.workflows.scenarios import ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
 )
@@ -30,6 +31,8 @@ SCENARIOS = {
     "objection-held-then-dismissed": objection_held_then_dismissed,
     "refused-signals": refused_signals,
     "advance-clawback-repaid": advance_settled_into_clawback_and_repaid,
+    "ten-year-lifecycle": ten_year_lifecycle,
+    "unqualified-then-rectified": unqualified_then_rectified,
 }
 from models.state import LifecycleInput
 from workflows.lifecycle import CenterLifecycle
@@ -71,11 +74,11 @@ async def test_replay_catches_an_incompatible_change(centers, env):
 
 
 @pytest.mark.skipif(not os.environ.get("RECORD_HISTORIES"), reason="records histories only when RECORD_HISTORIES=1")
-async def test_record_histories(centers, env):
-    """Not a check: writes tests/histories/<scenario>.json from representative runs."""
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_record_histories(name, centers, env):
+    """Not a check: writes tests/histories/<scenario>.json, each on a fresh server (calendar time)."""
     HISTORIES.mkdir(exist_ok=True)
-    for name, scenario in SCENARIOS.items():
-        handle = await centers.start(f.profile(f"hist-{name}"))
-        await scenario(handle, env)
-        history = await handle.fetch_history()
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    handle = await centers.start(f.profile(f"hist-{name}"))
+    await SCENARIOS[name](handle, env)
+    history = await handle.fetch_history()  # the latest run of a continue-as-new chain
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
