@@ -75,7 +75,7 @@ def test_m1_grade_only_for_an_open_year():
         grade(state, 2026, "优秀", DESIGNATED_AT)
 
 
-def test_m2_pd4_unqualified_rectifies_one_year_from_the_day_recorded_then_passes():
+def test_pd4_m2_unqualified_rectifies_one_year_from_the_day_recorded_then_passes():
     now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
     state = advance_to(designated(), now)
     state = grade(state, 2026, "不合格", now).state
