@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 from models.state import CenterState
@@ -11,6 +12,27 @@ from tests.fixtures import factories as f
 
 async def state_of(handle) -> CenterState:
     return await handle.query("state", result_type=CenterState)
+
+
+async def until(handle, predicate, what: str) -> CenterState:
+    """The workflow applies what fell due right after the server skips time; poll briefly for it."""
+    for _ in range(200):
+        state = await state_of(handle)
+        if predicate(state):
+            return state
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what}: not reached; phase {state.phase}, agenda {[d.id for d in state.agenda]}")
+
+
+async def advance_and_settle(handle, env, advance: str, due: str) -> CenterState:
+    """S2: this year's advance, then a settlement below it, which opens a clawback."""
+    bureau = f.actor("city_bureau")
+    year = (await today(env)).year
+    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
+                                                  "amount_yuan": advance, "payment_ref": "拨款单"})
+    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
+                                                   "amount_due_yuan": due, "assessment_ref": "绩效评价"})
+    return await state_of(handle)
 
 
 async def today(env) -> date:
@@ -78,14 +100,10 @@ async def refused_signals(handle, env) -> CenterState:
 
 async def advance_settled_into_clawback_and_repaid(handle, env) -> CenterState:
     """S1, S2: an advance, a settlement below it (clawback with PD9 reminders), then its repayment."""
-    bureau = f.actor("city_bureau")
-    year = (await today(env)).year
-    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
-                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
-    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
-                                                   "amount_due_yuan": "600.00", "assessment_ref": "绩效评价"})
-    clawback = next(d for d in (await state_of(handle)).agenda if d.id.startswith("clawback"))
+    state = await advance_and_settle(handle, env, "1000.00", "600.00")
+    clawback = next(d for d in state.agenda if d.id.startswith("clawback"))
     await env.sleep(clawback.due_at - await env.get_current_time() - timedelta(days=3))
-    await handle.execute_update("record_repayment", {"actor": bureau, "request_id": f.rid(), "year": year,
+    await handle.execute_update("record_repayment", {"actor": f.actor("city_bureau"), "request_id": f.rid(),
+                                                     "year": state.subsidy.years[0].year,
                                                      "amount_yuan": "400.00", "receipt_ref": "缴款书"})
     return await state_of(handle)

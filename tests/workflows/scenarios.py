@@ -3,13 +3,12 @@ and the benchmark (bench/history_events.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time
 
 from models.state import CenterState
 from rules.calendar import SHANGHAI
 from tests.fixtures import factories as f
-from tests.workflows.flows import designate, state_of
+from tests.workflows.flows import designate, state_of, until
 
 GRADES = ["优秀", "良好", "合格"]
 
@@ -20,20 +19,10 @@ async def sleep_until_local(env, day: date, hour: int = 10) -> None:
     await env.sleep(target - await env.get_current_time())
 
 
-async def settled(handle, predicate, what: str) -> CenterState:
-    """The workflow applies what fell due right after the server skips time; poll briefly for it."""
-    for _ in range(200):
-        state = await state_of(handle)
-        if predicate(state):
-            return state
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what}: not reached; phase {state.phase}, agenda {[d.id for d in state.agenda]}")
-
-
 async def report_and_grade(handle, env, year: int, grade: str, on: date | None = None) -> CenterState:
     """M7 then M1 for ``year``, early in March of the next year (before the policy's due dates)."""
     await sleep_until_local(env, on or date(year + 1, 3, 2))
-    await settled(handle, lambda s: s.deadline(f"annual_evaluation-{year}") is not None, f"year {year} open")
+    await until(handle, lambda s: s.deadline(f"annual_evaluation-{year}") is not None, f"year {year} open")
     await handle.execute_update("submit_annual_report", {
         "actor": f.actor("implementing_entity"), "request_id": f.rid(), "year": year, "report_ref": f"NB-{year}"})
     await handle.execute_update("record_annual_evaluation", {

@@ -10,7 +10,6 @@ order-free.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,7 +25,7 @@ from db.outcomes import list_audit
 from models.state import CenterState
 from rules.calendar import add_years, end_of_day
 from tests.fixtures import factories as f
-from tests.workflows.flows import designate, state_of, today
+from tests.workflows.flows import designate, state_of, today, until
 
 D = Decimal
 
@@ -61,16 +60,6 @@ async def refusal(handle, action: str, payload: dict) -> dict[str, str]:
     cause = info.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "ActionRefused"
     return cause.details[0]
-
-
-async def until(handle, predicate: Callable[[CenterState], bool], what: str) -> CenterState:
-    """The workflow applies what fell due right after the server skips time; poll briefly for it."""
-    for _ in range(100):
-        state = await state_of(handle)
-        if predicate(state):
-            return state
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what}: not reached; agenda {[(d.id, d.due_at) for d in state.agenda]}")
 
 
 async def sleep_until(env, moment) -> None:

@@ -10,9 +10,9 @@ from db.outcomes import active_bans
 from models.effects import BanQuery
 from rules.calendar import end_of_day
 from tests.fixtures import factories as f
-from tests.workflows.flows import designate, state_of
+from tests.workflows.flows import designate, state_of, until
 from tests.workflows.scenarios import (
-    report_and_grade, settled, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
+    report_and_grade, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
 )
 
 MAX_EVENTS_PER_RUN = 2000
@@ -51,7 +51,7 @@ async def test_m1_continue_as_new_keeps_the_state_and_pending_deadlines(centers,
     await sleep_until_local(env, date(year, 12, 31), hour=22)
     before = await state_of(handle)
     await sleep_until_local(env, date(year + 1, 1, 1), hour=2)
-    after = await settled(handle, lambda s: s.deadline(f"annual_report-{year + 1}") is not None, "new year")
+    after = await until(handle, lambda s: s.deadline(f"annual_report-{year + 1}") is not None, "new year")
     assert (await handle.describe()).run_id != handle.result_run_id  # a new run
     same = {"profile", "policy", "offices", "phase", "designation", "answered", "objections", "bans", "opened_at"}
     assert before.model_dump(include=same) == after.model_dump(include=same)

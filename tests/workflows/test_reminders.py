@@ -3,7 +3,6 @@ on the time-skipping server with the real policy durations."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import asyncpg
@@ -11,7 +10,7 @@ import pytest_asyncio
 
 from db.outcomes import list_audit, list_outbox
 from tests.fixtures import factories as f
-from tests.workflows.flows import state_of, today
+from tests.workflows.flows import advance_and_settle, until
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -22,20 +21,11 @@ async def db_pool(fresh_db_pool: asyncpg.Pool) -> asyncpg.Pool:
 async def test_pd9_reminders_then_overdue_notice_for_a_clawback(centers, env, db_pool, smtp_server):
     profile = f.profile()
     handle = await centers.start(profile)
-    bureau = f.actor("city_bureau")
-    year = (await today(env)).year
-    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
-                                                  "amount_yuan": "1000000", "payment_ref": "拨款单"})
-    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
-                                                   "amount_due_yuan": "600000", "assessment_ref": "绩效评价"})
-    deadline = next(d for d in (await state_of(handle)).agenda if d.id.startswith("clawback"))
+    state = await advance_and_settle(handle, env, "1000000", "600000")
+    deadline = next(d for d in state.agenda if d.id.startswith("clawback"))
     await env.sleep(deadline.due_at - await env.get_current_time() + timedelta(hours=1))
-    for _ in range(100):
-        state = await state_of(handle)
-        if state.deadline(deadline.id).overdue:
-            break
-        await asyncio.sleep(0.05)
-    assert state.deadline(deadline.id).overdue and state.deadline(deadline.id).reminders_sent == [30, 7, 1]
+    state = await until(handle, lambda s: s.deadline(deadline.id).overdue, "overdue")
+    assert state.deadline(deadline.id).reminders_sent == [30, 7, 1]
 
     async with db_pool.acquire() as conn:
         audit = await list_audit(conn, profile.center_id)
