@@ -26,24 +26,25 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_center_at ON audit_log (center_id, at, id);
 
 -- The log is evidence: no row may change or vanish, whoever connects. A trigger (not only a
--- REVOKE) so that the owner role the service runs as is bound too.
-CREATE FUNCTION audit_log_append_only() RETURNS trigger
+-- REVOKE) so that the owner role the service runs as is bound too. Shared by every append-only
+-- table (the subsidy ledger too).
+CREATE FUNCTION refuse_change_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege',
-              HINT = 'Record a new audit entry instead of changing an old one.';
+              HINT = 'Record a new entry instead of changing an old one.';
 END;
 $$;
 
 CREATE TRIGGER audit_log_no_update_delete
     BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
 
 -- TRUNCATE bypasses row triggers, so it gets its own statement-level guard.
 CREATE TRIGGER audit_log_no_truncate
     BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change_append_only();
 
 
 -- Centers: one row per center for reports (status board, D2 coverage). Written by upsert that

@@ -25,22 +25,13 @@ CREATE INDEX subsidy_ledger_year_kind ON subsidy_ledger (year, kind);
 
 -- Money is evidence like the audit log: no row may change or vanish, whoever connects. A
 -- correction is a new entry.
-CREATE FUNCTION subsidy_ledger_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'subsidy_ledger is append-only: % refused', TG_OP
-        USING ERRCODE = 'insufficient_privilege',
-              HINT = 'Record a new ledger entry instead of changing an old one.';
-END;
-$$;
-
 CREATE TRIGGER subsidy_ledger_no_update_delete
     BEFORE UPDATE OR DELETE ON subsidy_ledger
-    FOR EACH ROW EXECUTE FUNCTION subsidy_ledger_append_only();
+    FOR EACH ROW EXECUTE FUNCTION refuse_change_append_only();
 
 CREATE TRIGGER subsidy_ledger_no_truncate
     BEFORE TRUNCATE ON subsidy_ledger
-    FOR EACH STATEMENT EXECUTE FUNCTION subsidy_ledger_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change_append_only();
 
 
 -- PD6: one row per calendar (subsidy) year. Every advance locks its year's row with
