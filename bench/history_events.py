@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -25,6 +26,7 @@ from db.pool import create_pool
 from models.directory import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import LifecycleInput
+from rules.calendar import local_date
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import register_search_attributes
 from tests.workflows.scenarios import ten_year_lifecycle
@@ -69,14 +71,21 @@ async def main() -> None:
 
 
 def report(histories: list, state) -> None:
+    """Events per run (labelled by the local year it started in) and per center-year."""
     counts = [len(h.events) for h in histories]
-    started = histories[0].events[0].event_time.ToDatetime()
-    ended = histories[-1].events[-1].event_time.ToDatetime()
+    starts = [local_date(h.events[0].event_time.ToDatetime(tzinfo=UTC)) for h in histories]
+    started = histories[0].events[0].event_time.ToDatetime(tzinfo=UTC)
+    ended = histories[-1].events[-1].event_time.ToDatetime(tzinfo=UTC)
     years = (ended - started).days / 365.25
     total = sum(counts)
+    yearly = counts[1:-1] or counts  # whole calendar years: not the designation run, not the last one
     print(f"history events of a ten-year lifecycle (designated {state.designation.on}, "
-          f"{len(state.operating.grades)} yearly grades, {years:.1f} years of workflow time)")
+          f"{len(state.operating.grades)} yearly grades, {len(state.operating.rectifications)} rectification, "
+          f"{years:.1f} years of workflow time)")
     print(f"  runs in the continue-as-new chain: {len(counts)}")
-    print(f"  events per run: {counts}")
-    print(f"  largest run: {max(counts)} events = {max(counts) / MAX_EVENTS_PER_RUN:.1%} of the {MAX_EVENTS_PER_RUN} budget")
+    for day, count in zip(starts, counts):
+        print(f"    run from {day}: {count:5d} events")
+    print(f"  largest run: {max(counts)} events = {max(counts) / MAX_EVENTS_PER_RUN:.1%} of the "
+          f"{MAX_EVENTS_PER_RUN}-event budget per run")
+    print(f"  whole calendar-year runs: {min(yearly)}..{max(yearly)} events, mean {sum(yearly) / len(yearly):.0f}")
     print(f"  total events: {total} over {years:.1f} center-years = {total / years:.0f} events per center-year")

@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 class Grade(StrEnum):
     """M1: the four yearly grades."""
 
-    EXCELLENT = "优秀"
-    GOOD = "良好"
-    QUALIFIED = "合格"
-    UNQUALIFIED = "不合格"
+    # The value is the Chinese grade as the evaluator writes it; the member name is its English name.
+    # (The docstring feeds the JSON Schema in docs/actions.md: changing it means regenerating that.)
+    EXCELLENT = "优秀"  # excellent
+    GOOD = "良好"  # good
+    QUALIFIED = "合格"  # qualified
+    UNQUALIFIED = "不合格"  # unqualified: M2 rectification, or M4 (4) revocation if the year before was too
 
 
 class ChangeKind(StrEnum):
@@ -55,7 +57,10 @@ class Rectification(BaseModel):
     grade_year: int
     started_on: date
     due_at: datetime
-    result: Literal["passed", "failed", "lapsed"] | None = None
+    result: Literal["passed", "failed", "lapsed", "superseded"] | None = Field(
+        default=None,
+        description="None while it runs; superseded = the lifecycle ended otherwise first (M4 revocation, M3)",
+    )
     finding: str | None = None
 
 

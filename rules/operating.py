@@ -2,10 +2,11 @@
 
 Rules M1, M2, M3, M4, M7 with PD3, PD4 and PD7. How M2 and M4 (4) meet, in one place
 (:func:`decide_evaluation`): an unqualified grade starts a one-year rectification (M2, PD4). If the
-grade of the previous evaluated year was also unqualified, M4 (4) applies instead and revokes the
-designation at once, even while a rectification runs: two unqualified years in a row is the
-stronger measure and its own ground. A rectification that fails, or runs out, before a second
-unqualified grade is recorded delists the center (M2) and the lifecycle ends there.
+grade of the evaluated year before (or after, when grades are recorded out of order) is also
+unqualified, M4 (4) applies instead and revokes the designation at once, even while a
+rectification runs: two unqualified years in a row is the stronger measure and its own ground.
+A rectification that fails, or runs out, before a second unqualified grade is recorded delists the
+center (M2) and the lifecycle ends there. docs/operating-life.md explains each decision.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REPORT = "annual_report"
 EVALUATION = "annual_evaluation"
 RECTIFICATION = "rectification"
 FIRST_HALF_ENDS = (6, 30)
+REPORT_OPENS = (12, 1)
 
 
 def first_evaluated_year(designated_on: date) -> int:
@@ -85,11 +87,20 @@ def _year_deadline(state: CenterState, kind: str, year: int, rule: str) -> Deadl
     return found
 
 
+def check_report(state: CenterState, act: SubmitAnnualReport, now: datetime) -> None:
+    """M7: one report per evaluated year, for a year whose report is open, from 1 December of that
+    year (product decision: a report on a year is written as the year ends)."""
+    _year_deadline(state, REPORT, act.year, "M7")
+    opens = date(act.year, *REPORT_OPENS)
+    if local_date(now) < opens:
+        raise Refusal("M7", "year", f"the report on {act.year} can be submitted from {opens}, not before")
+
+
 @action(
     "submit_annual_report", payload=SubmitAnnualReport, rules=("M7",),
     roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
     description="M7: the implementing entity submits its report on an evaluated year",
-    check=lambda state, act, now: _year_deadline(state, REPORT, act.year, "M7") and None,
+    check=check_report,
 )
 def decide_report(state: CenterState, act: SubmitAnnualReport, now: datetime, _: None) -> Decision:
     deadline = remove_deadline(state, f"{REPORT}-{act.year}")
@@ -100,8 +111,12 @@ def decide_report(state: CenterState, act: SubmitAnnualReport, now: datetime, _:
 
 
 def check_evaluation(state: CenterState, act: RecordAnnualEvaluation, now: datetime) -> None:
-    """M1: one grade per evaluated year, for a year whose evaluation is open."""
+    """M1: one grade per evaluated year, for a year whose evaluation is open and which has ended
+    (product decision: a yearly evaluation grades a whole year; this also stops a mistyped year)."""
     _year_deadline(state, EVALUATION, act.year, "M1")
+    if local_date(now).year <= act.year:
+        raise Refusal("M1", "year", f"{act.year} is not over yet: its evaluation can be recorded from "
+                                    f"{date(act.year + 1, 1, 1)}")
 
 
 @action(
@@ -119,21 +134,32 @@ def decide_evaluation(state: CenterState, act: RecordAnnualEvaluation, now: date
     decision = Decision(state, f"{act.year} graded {act.grade.value}", ("M1",))
     if act.grade is not Grade.UNQUALIFIED:
         return decision
-    if unqualified_streak(state, act.year) >= state.policy.revocation_unqualified_streak:
-        _revoke(decision, RevocationGround.UNQUALIFIED_TWO_YEARS,
-                f"unqualified in {act.year - 1} and {act.year} ({act.report_ref})", now)
+    streak = unqualified_run(state, act.year)
+    if len(streak) >= state.policy.revocation_unqualified_streak:
+        # M4 (4) over M2: the second unqualified year in a row revokes, even during a rectification.
+        years = " and ".join(str(y) for y in streak)
+        _revoke(decision, RevocationGround.UNQUALIFIED_TWO_YEARS, f"unqualified in {years} ({act.report_ref})", now)
         return decision
     if state.phase is Phase.DESIGNATED:
         _start_rectification(decision, act.year, now)
+    else:  # only when grades come out of order: the running rectification covers this grade too
+        decision.summary += f"; rectification for {_open_rectification(state).grade_year} already running (M2)"
+        decision.rule_ids += ("M2",)
     return decision
 
 
-def unqualified_streak(state: CenterState, year: int) -> int:
-    """M4 (4): consecutive unqualified evaluated years ending with ``year``."""
-    streak = 0
-    while state.operating.grades.get(year - streak) == Grade.UNQUALIFIED.value:
-        streak += 1
-    return streak
+def unqualified_run(state: CenterState, year: int) -> list[int]:
+    """M4 (4): the consecutive evaluated years graded unqualified that include ``year`` (both ways,
+    so a year graded late still joins the year after it)."""
+    unqualified = {y for y, g in state.operating.grades.items() if g == Grade.UNQUALIFIED.value}
+    if year not in unqualified:
+        return []
+    first, last = year, year
+    while first - 1 in unqualified:
+        first -= 1
+    while last + 1 in unqualified:
+        last += 1
+    return list(range(first, last + 1))
 
 
 def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
@@ -155,6 +181,13 @@ def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
         todo_en="Implementing entity: rectify within the period; still unqualified at its end means delisting.",
         due_at=due_at,
     ))
+
+
+def _close_running_rectification(state: CenterState, why: str) -> None:
+    """A rectification cut short by revocation (M4) or cancellation (M3) is closed as superseded."""
+    for rectification in state.operating.rectifications:
+        if rectification.result is None:
+            rectification.result, rectification.finding = "superseded", why
 
 
 def _ban(state: CenterState, subject: str, now: datetime, years: int, rule_id: str, reason: str) -> Ban:
@@ -193,6 +226,7 @@ def _revoke(decision: Decision, ground: RevocationGround, evidence: str, now: da
     """M4, PD7: revoked; the lead unit may not apply for the same type of center for 2 years."""
     state = decision.state
     state.operating.revocation = Revocation(ground=ground, evidence=evidence, at=now)
+    _close_running_rectification(state, f"revoked (M4 {ground.value})")
     end_lifecycle(state, Phase.REVOKED, now, f"M4 {ground.value}: {evidence}")
     ban = _ban(state, "lead_unit", now, state.policy.revocation_ban_years, "M4", f"revoked: {ground.value}")
     decision.bans.append(ban)
@@ -293,6 +327,7 @@ def decide_change_review(state: CenterState, act: RecordMajorChangeReview, now: 
     if act.still_eligible:
         return Decision(state, f"major change {change.id} reviewed: designation stands", ("M3",))
     state.operating.cancelled_from = date(change.happened_on.year, 1, 1)
+    _close_running_rectification(state, f"cancelled (M3) from {state.operating.cancelled_from}")
     end_lifecycle(state, Phase.CANCELLED, now, f"M3: no longer eligible after {change.kind.value}: {act.finding}")
     email = messages.compose(
         state, key=f"{act.request_id}:cancelled", to=messages.everyone(state), rule_id="M3",
@@ -308,9 +343,9 @@ def decide_change_review(state: CenterState, act: RecordMajorChangeReview, now: 
 def check_revoke(state: CenterState, act: Revoke, now: datetime) -> None:
     """M4 (4) needs the grades to show the streak; the other grounds need evidence only."""
     if act.ground is RevocationGround.UNQUALIFIED_TWO_YEARS:
-        years = sorted(state.operating.grades)
-        if not years or unqualified_streak(state, years[-1]) < state.policy.revocation_unqualified_streak:
-            raise Refusal("M4", "ground", "the recorded grades do not show two unqualified years in a row")
+        needed = state.policy.revocation_unqualified_streak
+        if not any(len(unqualified_run(state, year)) >= needed for year in state.operating.grades):
+            raise Refusal("M4", "ground", f"the recorded grades do not show {needed} unqualified years in a row")
 
 
 @action(

@@ -65,14 +65,61 @@ def test_m7_missing_report_is_overdue_then_taken_late():
 
 
 def test_m1_grade_only_for_an_open_year():
+    now = datetime(2027, 3, 1, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), now)
+    with pytest.raises(Refusal) as info:
+        grade(state, 2025, "良好", now)
+    assert (info.value.rule_id, info.value.field) == ("M1", "year")
+    state = grade(state, 2026, "良好", now).state
+    assert state.operating.grades == {2026: "良好"} and state.deadline("annual_evaluation-2026") is None
+    with pytest.raises(Refusal):
+        grade(state, 2026, "优秀", now)
+
+
+def test_m1_a_year_is_graded_only_once_it_is_over():
+    """Product decision: the evaluation of year Y is recorded from 1 January of Y+1 (a mistyped year
+    such as the current one is refused)."""
     state = advance_to(designated(), DESIGNATED_AT)
     with pytest.raises(Refusal) as info:
-        grade(state, 2025, "良好", DESIGNATED_AT)
-    assert (info.value.rule_id, info.value.field) == ("M1", "year")
-    state = grade(state, 2026, "良好", DESIGNATED_AT).state
-    assert state.operating.grades == {2026: "良好"}
-    with pytest.raises(Refusal):
-        grade(state, 2026, "优秀", DESIGNATED_AT)
+        grade(state, 2026, "良好", datetime(2026, 12, 31, 15, 59, tzinfo=timezone.utc))  # 23:59 in Zhoushan
+    assert (info.value.rule_id, info.value.field) == ("M1", "year") and "2027-01-01" in info.value.message
+    new_year = datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc)  # 00:00 on 1 January 2027 in Zhoushan
+    assert grade(advance_to(state, new_year), 2026, "良好", new_year).state.operating.grades == {2026: "良好"}
+
+
+def test_m7_report_on_a_year_opens_on_1_december_of_that_year():
+    state = advance_to(designated(), DESIGNATED_AT)
+    report = {"actor": f.actor("implementing_entity"), "year": 2026, "report_ref": "NB-2026"}
+    with pytest.raises(Refusal) as info:
+        run(state, "submit_annual_report", {**report, "request_id": f.rid()},
+            now=datetime(2026, 11, 30, 15, 59, tzinfo=timezone.utc))
+    assert (info.value.rule_id, info.value.field) == ("M7", "year")
+    done = run(state, "submit_annual_report", {**report, "request_id": f.rid()},
+               now=datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)).state
+    assert done.operating.years[2026].report_ref == "NB-2026" and not done.operating.years[2026].report_late
+
+
+def test_m1_m7_designated_after_june_first_evaluated_year_is_the_next():
+    """Product decision: designated after 30 June, the designation year is not evaluated."""
+    state = new_state()
+    state.phase = Phase.DESIGNATED
+    state.designation = Designation(on=date(2026, 12, 5), name=state.profile.designated_name)
+    at = datetime(2026, 12, 5, 2, tzinfo=timezone.utc)
+    for hook in ON_DESIGNATED:
+        hook(state, at)
+    state = advance_to(state, at)
+    assert [d.id for d in state.agenda] == ["year-2027"] and 2026 not in state.operating.years
+    state = advance_to(state, end_of_day(date(2026, 12, 31)))
+    assert {d.id for d in state.agenda} == {"annual_report-2027", "annual_evaluation-2027", "year-2028"}
+    assert state.deadline("annual_report-2027").due_at == end_of_day(date(2028, 3, 31))
+
+
+def test_m1_m7_yearly_cycle_goes_on_while_rectifying():
+    now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), now), 2026, "不合格", now).state
+    state = advance_to(state, end_of_day(date(2027, 12, 31)))
+    assert state.phase == "rectifying"
+    assert {"annual_report-2028", "annual_evaluation-2028", "rectification-2026"} <= {d.id for d in state.agenda}
 
 
 def test_pd4_m2_unqualified_rectifies_one_year_from_the_day_recorded_then_passes():
@@ -111,8 +158,30 @@ def test_m4_second_unqualified_year_in_a_row_revokes_even_while_rectifying():
     assert state.phase == "rectifying"
     decision = grade(state, 2027, "不合格", second)
     assert decision.state.phase == "revoked" and decision.state.operating.revocation.ground == "unqualified_two_years"
+    assert decision.state.operating.rectifications[-1].result == "superseded" and decision.state.agenda == []
     (ban,) = decision.bans
     assert (ban.subject_kind, ban.scope, ban.field, ban.rule_id) == ("lead_unit", "same_type", "new_materials", "M4")
+
+
+def test_m4_a_year_graded_late_still_makes_two_in_a_row():
+    """M4 (4) looks both ways: 2027 graded unqualified first, then the overdue 2026 grade, also
+    unqualified, completes the streak and revokes."""
+    t = datetime(2028, 3, 10, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), t)
+    assert state.deadline("annual_evaluation-2026").overdue
+    state = grade(state, 2027, "不合格", t).state
+    assert state.phase == "rectifying"
+    decision = grade(state, 2026, "不合格", t)
+    assert decision.state.phase == "revoked" and "2026 and 2027" in decision.state.operating.revocation.evidence
+
+
+def test_m2_unqualified_grade_during_a_running_rectification_starts_no_second_one():
+    """Only when grades come out of order: the running rectification covers the late grade too."""
+    t = datetime(2029, 3, 10, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), t), 2028, "不合格", t).state
+    decision = grade(state, 2026, "不合格", t)  # 2027 not graded yet: not two in a row
+    assert decision.state.phase == "rectifying" and len(decision.state.operating.rectifications) == 1
+    assert "already running" in decision.summary
 
 
 def test_m4_unqualified_years_not_in_a_row_do_not_revoke():

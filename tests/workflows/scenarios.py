@@ -19,24 +19,49 @@ async def sleep_until_local(env, day: date, hour: int = 10) -> None:
     await env.sleep(target - await env.get_current_time())
 
 
-async def report_and_grade(handle, env, year: int, grade: str, on: date | None = None) -> CenterState:
-    """M7 then M1 for ``year``, early in March of the next year (before the policy's due dates)."""
+async def report_and_grade(handle, env, year: int, grade: str, on: date | None = None,
+                           graded_on: date | None = None) -> CenterState:
+    """M7 then M1 for ``year``: the report on ``on`` (default 2 March of the next year, before the
+    policy's due dates), the grade the same day or on ``graded_on``."""
     await sleep_until_local(env, on or date(year + 1, 3, 2))
     await until(handle, lambda s: s.deadline(f"annual_evaluation-{year}") is not None, f"year {year} open")
     await handle.execute_update("submit_annual_report", {
         "actor": f.actor("implementing_entity"), "request_id": f.rid(), "year": year, "report_ref": f"NB-{year}"})
+    if graded_on is not None:
+        await sleep_until_local(env, graded_on)
     await handle.execute_update("record_annual_evaluation", {
         "actor": f.actor("city_bureau"), "request_id": f.rid(), "year": year, "grade": grade,
         "evaluator": "浙江某第三方评估机构", "report_ref": f"PJ-{year}"})
     return await state_of(handle)
 
 
+async def pass_rectification(handle, env, on: date) -> CenterState:
+    """M2, PD4: the bureau records a passed rectification on ``on``."""
+    await sleep_until_local(env, on)
+    await handle.execute_update("record_rectification_result", {
+        "actor": f.actor("city_bureau"), "request_id": f.rid(), "passed": True, "report_ref": "ZG-1",
+        "finding": "整改到位"})
+    return await state_of(handle)
+
+
+TEN_YEAR_UNQUALIFIED_YEAR = 4  # index of the one unqualified year in the ten-year scenario
+
+
 async def ten_year_lifecycle(handle, env) -> CenterState:
-    """A center designated in late 2026 (first evaluated year 2027), graded for ten years."""
+    """A center designated in late 2026 (first evaluated year 2027), graded for ten years.
+
+    A representative decade: each year the report comes late in March (after the 30- and 7-day
+    reminders, M7, PD9), the grade in late June (after the 30-day reminder, M1); the fifth year is
+    unqualified and its rectification passes in October (M2, PD4). The workflow continues-as-new at
+    every new year, so the chain holds one run per year (plus the designation run)."""
     state = await designate(handle, env)
     first = state.designation.on.year + 1
     for i, year in enumerate(range(first, first + 10)):
-        state = await report_and_grade(handle, env, year, GRADES[i % len(GRADES)])
+        unqualified = i == TEN_YEAR_UNQUALIFIED_YEAR
+        state = await report_and_grade(handle, env, year, "不合格" if unqualified else GRADES[i % len(GRADES)],
+                                       on=date(year + 1, 3, 28), graded_on=date(year + 1, 6, 20))
+        if unqualified:
+            state = await pass_rectification(handle, env, date(year + 1, 10, 15))
     return state
 
 

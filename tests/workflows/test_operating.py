@@ -5,15 +5,19 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from db.outcomes import active_bans
 from models.effects import BanQuery
+from models.state import CenterState
 from rules.calendar import end_of_day
 from tests.fixtures import factories as f
 from tests.workflows.flows import designate, state_of, until
 from tests.workflows.scenarios import (
-    report_and_grade, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
+    TEN_YEAR_UNQUALIFIED_YEAR, report_and_grade, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
 )
+from workflows.lifecycle import CenterLifecycle
 
 MAX_EVENTS_PER_RUN = 2000
 
@@ -31,33 +35,61 @@ async def run_chain(client, workflow_id: str, first_run_id: str) -> list:
 
 
 async def test_m1_m7_designated_in_2026_graded_for_ten_years(centers, env, client):
-    """Ten yearly reports and grades; the lifecycle continues-as-new every year, each run small."""
+    """Ten yearly reports and grades (one unqualified year rectified, M2); the lifecycle
+    continues-as-new every year and every run of the chain stays far under 2,000 events."""
     handle = await centers.start(f.profile())
     state = await ten_year_lifecycle(handle, env)
     first = state.designation.on.year + 1
     assert state.designation.on.year == 2026
     assert sorted(state.operating.grades) == list(range(first, first + 10))
+    assert state.operating.grades[first + TEN_YEAR_UNQUALIFIED_YEAR] == "不合格"
+    assert [r.result for r in state.operating.rectifications] == ["passed"]
     assert all(state.operating.years[y].report_ref == f"NB-{y}" for y in range(first, first + 10))
+    assert not any(state.operating.years[y].report_late for y in range(first, first + 10))
     assert state.phase == "designated" and not any(d.overdue for d in state.agenda)
     histories = await run_chain(client, handle.id, handle.result_run_id)
-    assert len(histories) >= 10  # one run per calendar year at least
+    assert len(histories) >= 11  # the designation run, then one run per calendar year
     assert max(len(h.events) for h in histories) < MAX_EVENTS_PER_RUN
+    # The fixture replays the newest run; every earlier run of the chain must replay too.
+    replayer = Replayer(workflows=[CenterLifecycle], data_converter=pydantic_data_converter)
+    for history in histories:
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, result.replay_failure
 
 
 async def test_m1_continue_as_new_keeps_the_state_and_pending_deadlines(centers, env):
+    """At the new year the run continues-as-new: the state queried on the last run equals the
+    state of the new one, field for field, and the pending deadlines carry over."""
     handle = await centers.start(f.profile())
     state = await designate(handle, env)
     year = state.designation.on.year
-    await sleep_until_local(env, date(year, 12, 31), hour=22)
-    before = await state_of(handle)
     await sleep_until_local(env, date(year + 1, 1, 1), hour=2)
     after = await until(handle, lambda s: s.deadline(f"annual_report-{year + 1}") is not None, "new year")
     assert (await handle.describe()).run_id != handle.result_run_id  # a new run
-    same = {"profile", "policy", "offices", "phase", "designation", "answered", "objections", "bans", "opened_at"}
-    assert before.model_dump(include=same) == after.model_dump(include=same)
-    assert before.operating.grades == after.operating.grades
-    assert set(after.operating.years) == set(before.operating.years) | {year + 1}
-    assert {d.id for d in before.agenda} - {f"year-{year + 1}"} <= {d.id for d in after.agenda}
+    before = await env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id).query(
+        "state", result_type=CenterState)
+    assert before == after
+    assert {f"annual_report-{year + 1}", f"annual_evaluation-{year + 1}", f"year-{year + 2}"} == {
+        d.id for d in after.agenda}
+
+
+async def test_m7_m1_missing_report_and_evaluation_are_overdue_in_the_state_and_the_ui(centers, env):
+    """Past their due dates (31 March, 30 June) the report and the evaluation stay on the agenda,
+    marked overdue in the state and in the UI's current details, until they are recorded."""
+    handle = await centers.start(f.profile())
+    state = await designate(handle, env)
+    year = state.designation.on.year + 1
+    await sleep_until_local(env, date(year + 1, 7, 1), hour=2)
+    state = await until(handle, lambda s: s.deadline(f"annual_evaluation-{year}").overdue, "evaluation overdue")
+    report = state.deadline(f"annual_report-{year}")
+    assert report.overdue and report.due_at == end_of_day(date(year + 1, 3, 31))
+    assert report.reminders_sent == [30, 7, 1]
+    details = (await handle.query("__temporal_workflow_metadata")).current_details
+    overdue_rows = [line for line in details.splitlines() if "OVERDUE" in line]
+    assert len(overdue_rows) == 2 and any(f"annual report {year}" in r for r in overdue_rows)
+    state = await report_and_grade(handle, env, year, "合格", on=date(year + 1, 7, 3))
+    assert state.operating.years[year].report_late and state.operating.grades[year] == "合格"
+    assert not any(d.overdue for d in state.agenda)
 
 
 async def test_m2_unqualified_then_passed_rectification(centers, env):
@@ -70,6 +102,8 @@ async def test_m2_unqualified_then_passed_rectification(centers, env):
 
 
 async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_ends(centers, env, db_pool):
+    """The rectification deadline (one year from the day the grade was recorded) survives the
+    continue-as-new at the new year, then delists; the entity's ban is in the registry (PD7)."""
     profile = f.profile()
     handle = await centers.start(profile)
     state = await designate(handle, env)
@@ -89,13 +123,18 @@ async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_
 
 
 async def test_m4_pd7_two_unqualified_years_in_a_row_revoked(centers, env, db_pool):
+    """Where M2 meets M4 (4): the second unqualified grade comes while the first year's
+    rectification still runs (until 5 March); it revokes at once and bans the lead unit from the
+    same type only, not the entity (docs/operating-life.md)."""
     profile = f.profile()
     handle = await centers.start(profile)
     state = await designate(handle, env)
     year = state.designation.on.year + 1
-    await report_and_grade(handle, env, year, "不合格", on=date(year + 1, 3, 5))
+    state = await report_and_grade(handle, env, year, "不合格", on=date(year + 1, 3, 5))
+    assert state.deadline(f"rectification-{year}").due_at == end_of_day(date(year + 2, 3, 5))
     state = await report_and_grade(handle, env, year + 1, "不合格", on=date(year + 2, 3, 1))
     assert state.phase == "revoked" and state.operating.revocation.ground == "unqualified_two_years"
+    assert state.operating.rectifications[-1].result == "superseded" and state.agenda == []
     async with db_pool.acquire() as conn:
         same_type = await active_bans(conn, BanQuery(
             implementing_entity_code="none", lead_unit_code=profile.lead_unit.credit_code,
@@ -103,7 +142,10 @@ async def test_m4_pd7_two_unqualified_years_in_a_row_revoked(centers, env, db_po
         other_type = await active_bans(conn, BanQuery(
             implementing_entity_code="none", lead_unit_code=profile.lead_unit.credit_code,
             field="ships_offshore", on=date(year + 2, 3, 2)))
-    assert [b.rule_id for b in same_type] == ["M4"] and other_type == []
+        entity = await active_bans(conn, BanQuery(
+            implementing_entity_code=profile.implementing_entity.credit_code, lead_unit_code="none",
+            field=profile.field.value, on=date(year + 2, 3, 2)))
+    assert [b.rule_id for b in same_type] == ["M4"] and other_type == [] and entity == []
 
 
 async def test_pd3_m3_change_on_30_november_window_ends_last_day_of_february(centers, env):
