@@ -1,21 +1,29 @@
-"""M5: read the status board (the `centers` table) and the staff mailboxes for the monthly digest."""
+"""M5: read the status board (the `centers` table), the staff mailboxes and the calendar's reach (PD2)."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import asyncpg
-from pydantic import BaseModel
+import structlog
+from pydantic import BaseModel, Field
 from temporalio import activity
 
 from models.directory import offices_file
 from models.effects import CenterSnapshot
+from rules.calendar import default_coverage, local_date
+
+log = structlog.get_logger(__name__)
 
 
 class StatusBoard(BaseModel):
     centers: list[CenterSnapshot]
     city_email: str
     county_emails: dict[str, str]
+    # Defaults keep boards recorded before PD2 coverage was reported readable on replay.
+    calendar_covered_through: date | None = Field(None, description="PD2: last day the working-day data covers")
+    calendar_problem: str | None = Field(None, description="PD2: why the override data could not be read")
 
 
 class MonitoringActivities:
@@ -30,7 +38,11 @@ class MonitoringActivities:
                 "designated_on, last_grade, next_deadline_at, updated_at, opened_at FROM centers"
             )
         offices = json.loads(offices_file().read_text(encoding="utf-8"))
+        covered_through, problem = default_coverage(local_date(datetime.now(UTC)))
+        if problem:
+            log.error("calendar_overrides_invalid", error=problem)
         return StatusBoard(
+            calendar_covered_through=covered_through, calendar_problem=problem,
             centers=[CenterSnapshot.model_validate(dict(r)) for r in rows],
             city_email=offices["city_bureau_email"],
             county_emails=offices["county_department_emails"],

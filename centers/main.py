@@ -7,6 +7,7 @@
     centers deadlines                              every open deadline across centers
     centers report coverage|status|ledger --format csv|xlsx --out FILE
     centers docs [--check]                         regenerate docs/actions.md
+    centers calendar [--notice-from DATE] [--check]  how far the working-day calendar reaches (PD2)
 
 Settings come from the environment (workers.settings): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TASK_QUEUE, DATABASE_URL (else the embedded server under VAR_DIR/pg).
@@ -27,7 +28,7 @@ from typing import TextIO
 
 from temporalio.client import Client
 
-from centers import commands, docgen, reports
+from centers import calendar_info, commands, docgen, reports
 from centers.commands import ActionArgs
 from centers.context import Context
 from centers.errors import BAD_INPUT, FAILED, OK, CliError
@@ -110,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="regenerate docs/actions.md from the registry, models and examples")
     p.add_argument("--check", action="store_true", help="exit 1 if docs/actions.md is stale")
+
+    p = sub.add_parser("calendar", help="how far the working-day calendar's data reaches (PD2); notice ends (D7)")
+    p.add_argument("--notice-from", metavar="YYYY-MM-DD", help="show when a notice published that day ends")
+    p.add_argument("--working-days", type=int, default=5, help="the notice's length in working days (D7: 5)")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 when the data ends within 60 days or is invalid (for a cron job)")
+    p.add_argument("--json", action="store_true", help="JSON instead of text")
     return parser
 
 
@@ -133,6 +141,9 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
                                         within_days=args.within, as_json=args.json)
     if args.command == "report":
         return await report(ctx, args.report, args.format, args.out)
+    if args.command == "calendar":
+        return calendar_info.show(ctx, notice_from=args.notice_from, working_days=args.working_days,
+                                  check=args.check, as_json=args.json)
     if args.command == "docs":
         if args.check:
             if docgen.is_current():

@@ -27,6 +27,10 @@ import chinese_calendar
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OVERRIDES_ENV = "CENTERS_WORKING_DAY_OVERRIDES"
 PACKAGED_OVERRIDES = Path(__file__).parent / "data" / "working_days.toml"
+# PD2 (operations): warn this many days before the calendar's data runs out. A 5-working-day notice
+# across the Spring Festival spans about two weeks; 60 days leaves the bureau time to enter the State
+# Council's schedule, which is usually published in November or December of the year before.
+COVERAGE_WARNING_DAYS = 60
 
 
 class CalendarNotCovered(ValueError):
@@ -165,6 +169,24 @@ class WorkingDayCalendar:
         extra = sorted(set(self.overrides) - set(range(lo, hi + 1)))
         return f"{lo}..{hi}" + "".join(f", {y}" for y in extra)
 
+    def covered_years(self) -> set[int]:
+        """PD2: the years with data, from chinese_calendar or an override table."""
+        lo, hi = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+        return set(range(lo, hi + 1)) | set(self.overrides)
+
+    def covered_through(self, today: date) -> date:
+        """PD2: the last day of the unbroken run of covered years holding ``today``.
+
+        If ``today``'s own year is not covered, the end of the last covered year before it (a past date).
+        """
+        years = self.covered_years()
+        if today.year not in years:
+            return date(max((y for y in years if y < today.year), default=today.year - 1), 12, 31)
+        year = today.year
+        while year + 1 in years:
+            year += 1
+        return date(year, 12, 31)
+
     def is_working_day(self, d: date) -> bool:
         """PD2: is ``d`` (a Shanghai date) a working day? Raises CalendarNotCovered for an unknown year."""
         if isinstance(d, datetime) or not isinstance(d, date):
@@ -199,6 +221,49 @@ class WorkingDayCalendar:
     def notice_end(self, published_on: date, working_days: int) -> datetime:
         """D7, PD2: the end (24:00 Shanghai, as UTC) of a notice of ``working_days`` working days."""
         return end_of_day(self.add_working_days(published_on, working_days))
+
+
+def coverage_warning(covered_through: date, today: date, horizon_days: int = COVERAGE_WARNING_DAYS) -> str | None:
+    """PD2: a bilingual warning for staff when the calendar's data ends within ``horizon_days`` (or has ended).
+
+    Until a person adds the next year, every public notice (D7) that would run into it is refused.
+    """
+    days_left = (covered_through - today).days
+    if days_left > horizon_days:
+        return None
+    year = covered_through.year + 1
+    where_zh = f"rules/data/working_days.toml 或环境变量 {OVERRIDES_ENV} 所指的文件"
+    where_en = f"rules/data/working_days.toml or the file named by {OVERRIDES_ENV}"
+    if days_left >= 0:
+        zh = f"工作日历数据只到 {covered_through}（还剩 {days_left} 天）"
+        en = f"the working-day calendar's data ends on {covered_through} ({days_left} days left)"
+    else:
+        zh = f"工作日历数据已于 {covered_through} 结束"
+        en = f"the working-day calendar's data ended on {covered_through}"
+    return (
+        f"PD2: {zh}。国务院公布 {year} 年节假日安排后，请将其加入 {where_zh} 并重启 worker；"
+        f"在此之前，跨入 {year} 年的公示（D7）会被拒绝。\n"
+        f"PD2: {en}. When the State Council publishes the {year} holiday schedule, add it to {where_en} "
+        f"and restart the workers; until then, public notices (D7) running into {year} are refused."
+    )
+
+
+def calendar_alert(covered_through: date | None, problem: str | None, today: date) -> str | None:
+    """PD2: what staff must be told about the calendar's data today: invalid, ending soon, or nothing.
+
+    ``covered_through`` None with no problem means "not known" (e.g. read by older code): no alert.
+    """
+    if problem:
+        return problem
+    return coverage_warning(covered_through, today) if covered_through else None
+
+
+def default_coverage(today: date) -> tuple[date | None, str | None]:
+    """PD2: (the default calendar's covered-through date, None), or (None, why) if its data is invalid."""
+    try:
+        return default_calendar().covered_through(today), None
+    except OverrideFileError as err:
+        return None, f"PD2: the working-day override data is invalid, an operator must fix it: {err}"
 
 
 def override_paths() -> list[Path]:

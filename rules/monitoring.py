@@ -1,16 +1,17 @@
 """M5 monitoring: the city bureau watches every center; each county department watches its own.
 
 A monthly status board (pure composition here; the MonitoringDigest workflow sends it) lists each
-center's phase, next deadline and last grade, and flags what is overdue.
+center's phase, next deadline and last grade, and flags what is overdue. The city's board also
+carries the PD2 calendar warning: the bureau is the one who must enter the next year's holidays.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from models.directory import COUNTY_NAMES_ZH
 from models.effects import CenterSnapshot, Email
-from rules.calendar import local_date
+from rules.calendar import calendar_alert, local_date
 from rules.messages import format_due
 
 ENDED = {"rejected", "withdrawn", "delisted", "revoked", "cancelled"}
@@ -27,12 +28,18 @@ def board_lines(centers: list[CenterSnapshot], now: datetime) -> list[str]:
 
 
 def status_digests(
-    centers: list[CenterSnapshot], now: datetime, city_email: str, county_emails: dict[str, str]
+    centers: list[CenterSnapshot], now: datetime, city_email: str, county_emails: dict[str, str],
+    calendar_covered_through: date | None = None, calendar_problem: str | None = None,
 ) -> list[Email]:
-    """M5: one board for the city bureau (all live centers), one per county with centers of its own."""
+    """M5: one board for the city bureau (all live centers), one per county with centers of its own.
+
+    PD2: the city's board opens with a warning when the working-day calendar's data is invalid or
+    runs out soon (``calendar_covered_through``: None when unknown, e.g. a board read by older code).
+    """
     live = [c for c in centers if c.phase not in ENDED]
     month = local_date(now).strftime("%Y-%m")
-    digests = [_digest(live, now, city_email, f"monitoring:{month}:city", "全市", "all counties")]
+    alert = calendar_alert(calendar_covered_through, calendar_problem, local_date(now))
+    digests = [_digest(live, now, city_email, f"monitoring:{month}:city", "全市", "all counties", alert)]
     for county, email in sorted(county_emails.items()):
         own = [c for c in live if c.county == county]
         if own:
@@ -41,16 +48,19 @@ def status_digests(
     return digests
 
 
-def _digest(centers: list[CenterSnapshot], now: datetime, to: str, key: str, scope_zh: str, scope_en: str) -> Email:
+def _digest(centers: list[CenterSnapshot], now: datetime, to: str, key: str, scope_zh: str, scope_en: str,
+            alert: str | None = None) -> Email:
     designated = sum(c.phase in ("designated", "rectifying") for c in centers)
     overdue = sum(bool(c.next_deadline_at and c.next_deadline_at < now) for c in centers)
     board = "\n".join(board_lines(centers, now))
     body = (
-        f"{scope_zh}产业创新中心运行监测（{local_date(now)}）：在册 {len(centers)} 家，已认定 {designated} 家，"
+        (f"{alert}\n\n" if alert else "")
+        + f"{scope_zh}产业创新中心运行监测（{local_date(now)}）：在册 {len(centers)} 家，已认定 {designated} 家，"
         f"逾期事项 {overdue} 项。\n依据规则：M5\n需要做什么：请关注逾期事项并督促相关单位办理。\n\n{board}\n\n----\n\n"
         f"Monitoring of innovation centers, {scope_en} ({local_date(now)}): {len(centers)} live, "
         f"{designated} designated, {overdue} with an overdue deadline.\nRule: M5\n"
         "What to do: follow up on overdue items with the centers concerned.\n"
     )
-    return Email(key=key, center_id="monitoring", to=[to], rule_id="M5",
-                 subject=f"[M5] 产业创新中心运行监测 / Innovation center status board — {scope_en}", body=body)
+    flag = "[PD2 calendar] " if alert else ""
+    return Email(key=key, center_id="monitoring", to=[to], rule_id="M5", body=body,
+                 subject=f"[M5] {flag}产业创新中心运行监测 / Innovation center status board — {scope_en}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from temporalio.client import Client
@@ -17,6 +17,7 @@ from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
 from db.migrate import apply_migrations
 from db.pool import create_pool
+from rules.calendar import calendar_alert, default_coverage, local_date
 from workers.exit import hard_exit
 from workers.logging import configure_logging
 from workers.settings import Settings, get_settings
@@ -35,6 +36,22 @@ async def connect_client(settings: Settings) -> Client:
     )
 
 
+def check_calendar(today: date) -> str | None:
+    """PD2: log, at start, when the working-day data is invalid or runs out soon; return the message.
+
+    Not fatal: reminders, grades and money do not need the calendar, only public notices (D7) do.
+    """
+    covered_through, problem = default_coverage(today)
+    alert = calendar_alert(covered_through, problem, today)
+    if problem:
+        log.error("calendar_overrides_invalid", error=problem)
+    elif alert:
+        log.warning("calendar_coverage_ending", covered_through=str(covered_through), message=alert)
+    else:
+        log.info("calendar_covered", covered_through=str(covered_through))
+    return alert
+
+
 async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: asyncio.Event | None = None) -> None:
     """Run the worker until `stop_event` is set (or the worker fails), then shut down cleanly.
 
@@ -47,6 +64,7 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
     try:
         applied = await apply_migrations(pool)
         log.info("migrations applied", applied=applied)
+        check_calendar(local_date(datetime.now(UTC)))
         worker = Worker(
             client,
             task_queue=settings.task_queue,

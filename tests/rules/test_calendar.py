@@ -217,6 +217,61 @@ def test_pd2_previous_december_date_may_be_listed(tmp_path: Path) -> None:
     assert calendar.is_working_day(date(2026, 12, 26))  # a Saturday
 
 
+# --- PD2: how far the data reaches, and the warning before it runs out --------------------------
+
+
+def test_pd2_covered_through_is_the_end_of_the_last_covered_year() -> None:
+    calendar = WorkingDayCalendar()
+    assert calendar.covered_through(date(2026, 11, 29)) == date(2026, 12, 31)
+    assert calendar.covered_through(date(2025, 3, 1)) == date(2026, 12, 31)
+
+
+def test_pd2_covered_through_follows_override_years_unbroken(tmp_path: Path) -> None:
+    calendar = calendar_from(tmp_path, OVERRIDE_2027 + '[2029]\nsource = "x"\n')
+    assert calendar.covered_through(date(2026, 11, 29)) == date(2027, 12, 31)  # 2028 missing: the run stops
+    assert calendar.covered_through(date(2029, 5, 1)) == date(2029, 12, 31)
+
+
+def test_pd2_covered_through_in_an_uncovered_year_is_in_the_past() -> None:
+    assert WorkingDayCalendar().covered_through(date(2027, 2, 1)) == date(2026, 12, 31)
+
+
+def test_pd2_no_warning_while_the_data_reaches_past_the_horizon() -> None:
+    assert cal.coverage_warning(date(2026, 12, 31), date(2026, 10, 31)) is None  # 61 days left
+    assert cal.coverage_warning(date(2026, 12, 31), date(2026, 11, 1)) is not None  # 60 days left
+
+
+def test_pd2_warning_names_the_end_the_next_year_and_where_to_add_it() -> None:
+    warning = cal.coverage_warning(date(2026, 12, 31), date(2026, 11, 29))
+    assert warning is not None
+    assert "2026-12-31" in warning and "32 days left" in warning and "还剩 32 天" in warning
+    assert "2027" in warning and cal.OVERRIDES_ENV in warning and "working_days.toml" in warning
+    assert "D7" in warning and warning.startswith("PD2")
+
+
+def test_pd2_warning_after_the_end_says_notices_are_refused() -> None:
+    warning = cal.coverage_warning(date(2026, 12, 31), date(2027, 1, 4))
+    assert warning is not None and "ended on 2026-12-31" in warning and "已于 2026-12-31 结束" in warning
+
+
+def test_pd2_calendar_alert_prefers_a_problem_and_stays_quiet_when_unknown() -> None:
+    assert cal.calendar_alert(None, "PD2: broken file", date(2026, 11, 29)) == "PD2: broken file"
+    assert cal.calendar_alert(None, None, date(2026, 11, 29)) is None
+    assert cal.calendar_alert(date(2030, 12, 31), None, date(2026, 11, 29)) is None
+    assert "2027" in (cal.calendar_alert(date(2026, 12, 31), None, date(2026, 11, 29)) or "")
+
+
+def test_pd2_default_coverage_reads_the_env_file(env_overrides) -> None:
+    env_overrides(OVERRIDE_2027)
+    assert cal.default_coverage(date(2026, 11, 29)) == (date(2027, 12, 31), None)
+
+
+def test_pd2_default_coverage_reports_an_invalid_file_instead_of_raising(env_overrides) -> None:
+    env_overrides("[2027\n")
+    covered_through, problem = cal.default_coverage(date(2026, 11, 29))
+    assert covered_through is None and problem is not None and "not valid TOML" in problem
+
+
 # --- PD3 ---------------------------------------------------------------------------------------
 
 

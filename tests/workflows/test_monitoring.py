@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.registry import build_activities
 from db.outcomes import record_batch
 from models.effects import CenterSnapshot, OutcomeBatch
+from rules.calendar import calendar_alert, default_coverage, local_date
 from workers.schedules import ensure_schedules
 from workflows.monitoring import SCHEDULE_ID, MonitoringDigest
 
@@ -37,6 +38,12 @@ async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker
     city = await smtp_server.wait_for(lambda m: "kjj@zhoushan.example" in str(m["To"]) and f"m5-{tag}-a" in _text(m))
     assert f"m5-{tag}-b" in _text(city) and f"m5-{tag}-c" not in _text(city)
     assert "OVERDUE" in _text(city) and "[M5]" in str(city["Subject"])
+    # PD2: the city's board opens with the calendar warning exactly when the data runs out soon.
+    covered_through, problem = default_coverage(local_date(datetime.now(timezone.utc)))
+    alert = calendar_alert(covered_through, problem, local_date(now))
+    assert ("[PD2 calendar]" in str(city["Subject"])) == (alert is not None)
+    if alert:
+        assert _text(city).startswith(alert.splitlines()[0])
     shengsi = await smtp_server.wait_for(lambda m: "kj-shengsi@zhoushan.example" in str(m["To"]) and f"m5-{tag}-b" in _text(m))
     assert f"m5-{tag}-a" not in _text(shengsi)
 

@@ -1,0 +1,43 @@
+"""The worker says at start when the working-day data runs out soon or is invalid (PD2)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from structlog.testing import capture_logs
+
+from rules import calendar as cal
+from workers.main import check_calendar
+
+
+@pytest.fixture(autouse=True)
+def fresh_calendar(monkeypatch):
+    monkeypatch.delenv(cal.OVERRIDES_ENV, raising=False)
+    cal.default_calendar.cache_clear()
+    yield
+    cal.default_calendar.cache_clear()
+
+
+def test_pd2_worker_warns_at_start_when_the_data_ends_soon():
+    with capture_logs() as logs:
+        message = check_calendar(date(2026, 11, 29))
+    assert message is not None and "2027" in message
+    assert [(e["event"], e["log_level"], e["covered_through"]) for e in logs] == [
+        ("calendar_coverage_ending", "warning", "2026-12-31")]
+
+
+def test_pd2_worker_logs_coverage_quietly_with_time_to_spare():
+    with capture_logs() as logs:
+        assert check_calendar(date(2026, 3, 1)) is None
+    assert [(e["event"], e["log_level"]) for e in logs] == [("calendar_covered", "info")]
+
+
+def test_pd2_worker_logs_an_error_for_an_invalid_override_file(tmp_path, monkeypatch):
+    path = tmp_path / "bad.toml"
+    path.write_text('[2027]\nholidays = [2027-01-01]\n', encoding="utf-8")  # no source
+    monkeypatch.setenv(cal.OVERRIDES_ENV, str(path))
+    with capture_logs() as logs:
+        message = check_calendar(date(2026, 11, 29))
+    assert message is not None and "source" in message
+    assert [(e["event"], e["log_level"]) for e in logs] == [("calendar_overrides_invalid", "error")]
