@@ -57,6 +57,15 @@ class Policy(BaseModel):
         MonthDay(month=3, day=31),
         description="M7 (product decision): the report on year Y is due on this day of year Y+1",
     )
+    first_year_cutoff: MonthDay = Field(
+        MonthDay(month=6, day=30),
+        description="M1 (product decision): a center designated by this day is evaluated on its designation year;"
+                    " one designated later is first evaluated on the next year",
+    )
+    annual_report_opens: MonthDay = Field(
+        MonthDay(month=12, day=1),
+        description="M7 (product decision): the report on year Y may be submitted from this day of year Y",
+    )
     annual_evaluation_due: MonthDay = Field(
         MonthDay(month=6, day=30),
         description="M1 (product decision): the evaluation of year Y is due on this day of year Y+1",

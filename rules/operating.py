@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from models.directory import Role
 from models.effects import Ban, Email
 from models.operating import MajorChange, Rectification, Revocation, RevocationGround, YearRecord, Grade
+from models.policy import MonthDay
 from models.operating_actions import (
     RecordAnnualEvaluation, RecordMajorChangeReview, RecordRectificationResult, ReportMajorChange, Revoke,
     SubmitAnnualReport,
@@ -31,20 +32,20 @@ YEAR_OPENS = "operating_year"
 REPORT = "annual_report"
 EVALUATION = "annual_evaluation"
 RECTIFICATION = "rectification"
-FIRST_HALF_ENDS = (6, 30)
-REPORT_OPENS = (12, 1)
 
 
-def first_evaluated_year(designated_on: date) -> int:
-    """M1 (product decision): the designation year is evaluated if designated by 30 June, else the next."""
-    return designated_on.year if (designated_on.month, designated_on.day) <= FIRST_HALF_ENDS else designated_on.year + 1
+def first_evaluated_year(designated_on: date, cutoff: MonthDay) -> int:
+    """M1 (product decision): the designation year is evaluated if designated by ``cutoff`` (30 June
+    in the 2025 policy, ``Policy.first_year_cutoff``), else the next."""
+    return designated_on.year if (designated_on.month, designated_on.day) <= (cutoff.month, cutoff.day) \
+        else designated_on.year + 1
 
 
 @when_designated
 def open_operating_life(state: CenterState, now: datetime) -> list[Email]:
     """M1, M7: from designation, every evaluated year gets a report and an evaluation deadline."""
     assert state.designation is not None
-    _schedule_year(state, first_evaluated_year(state.designation.on), now)
+    _schedule_year(state, first_evaluated_year(state.designation.on, state.policy.first_year_cutoff), now)
     return []
 
 
@@ -88,10 +89,11 @@ def _year_deadline(state: CenterState, kind: str, year: int, rule: str) -> Deadl
 
 
 def check_report(state: CenterState, act: SubmitAnnualReport, now: datetime) -> None:
-    """M7: one report per evaluated year, for a year whose report is open, from 1 December of that
-    year (product decision: a report on a year is written as the year ends)."""
+    """M7: one report per evaluated year, for a year whose report is open, from ``annual_report_opens``
+    of that year (product decision, 1 December: a report on a year is written as the year ends)."""
     _year_deadline(state, REPORT, act.year, "M7")
-    opens = date(act.year, *REPORT_OPENS)
+    opens_on = state.policy.annual_report_opens
+    opens = date(act.year, opens_on.month, opens_on.day)
     if local_date(now) < opens:
         raise Refusal("M7", "year", f"the report on {act.year} can be submitted from {opens}, not before")
 

@@ -8,6 +8,7 @@ import pytest
 
 from models.phase import Phase
 from models.designation import Designation
+from models.policy import GUIDELINE_2025, MonthDay
 from rules.agenda import due_now, next_wakeup
 from rules.calendar import end_of_day
 from rules.engine import ON_DESIGNATED, Refusal
@@ -44,8 +45,28 @@ def grade(state, year, value, now):
 
 
 def test_m1_first_evaluated_year_depends_on_the_designation_date():
-    assert first_evaluated_year(date(2026, 6, 30)) == 2026
-    assert first_evaluated_year(date(2026, 7, 1)) == 2027
+    cutoff = GUIDELINE_2025.first_year_cutoff
+    assert (cutoff.month, cutoff.day) == (6, 30)
+    assert first_evaluated_year(date(2026, 6, 30), cutoff) == 2026
+    assert first_evaluated_year(date(2026, 7, 1), cutoff) == 2027
+
+
+def test_m1_first_year_cutoff_comes_from_the_frozen_policy():
+    """PD8: a policy with a 31 March cutoff makes a 10 March designation's year evaluated, a 1 April one not."""
+    policy = GUIDELINE_2025.model_copy(update={"first_year_cutoff": MonthDay(month=3, day=31)})
+    assert first_evaluated_year(date(2026, 3, 31), policy.first_year_cutoff) == 2026
+    assert first_evaluated_year(date(2026, 4, 1), policy.first_year_cutoff) == 2027
+
+
+def test_m7_report_opening_day_comes_from_the_frozen_policy():
+    """PD8: with reports opening on 1 November, a report on 2026 is taken on 1 November 2026."""
+    state = advance_to(designated(), DESIGNATED_AT)
+    state.policy = state.policy.model_copy(update={"annual_report_opens": MonthDay(month=11, day=1)})
+    report = {"actor": f.actor("implementing_entity"), "year": 2026, "report_ref": "NB-2026", "request_id": f.rid()}
+    with pytest.raises(Refusal, match="from 2026-11-01"):
+        run(state, "submit_annual_report", report, now=datetime(2026, 10, 31, 15, 59, tzinfo=timezone.utc))
+    done = run(state, "submit_annual_report", report, now=datetime(2026, 10, 31, 16, 0, tzinfo=timezone.utc))
+    assert done.state.operating.years[2026].report_ref == "NB-2026"
 
 
 def test_m7_m1_year_opens_with_report_and_evaluation_due_next_year():
