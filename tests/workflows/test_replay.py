@@ -1,16 +1,18 @@
 """Determinism guard: saved histories of representative lifecycles replay against the current code.
 
-Histories under tests/histories/ were recorded by earlier code. A change that would break running
-centers (a reordered activity, a removed timer) fails here; roll such a change out with
-``workflow.patched`` or a new policy version (docs/rollout.md). Record new ones with
-``RECORD_HISTORIES=1 make test PYTEST_ARGS='-k record'``.
+Histories under tests/histories/<date recorded>/ were recorded by earlier code, and every
+generation is kept. A change that would break running centers (a reordered activity, a removed
+timer) fails here; roll such a change out with ``workflow.patched`` or a new policy version
+(docs/rollout.md). Record a new generation with ``RECORD_HISTORIES=1 make test PYTEST_ARGS='-k record'``:
+a scenario's first run is saved as ``<scenario>.json``, each later run of its continue-as-new chain
+as ``<scenario>.runNN.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
+from tests.fixtures.temporal import chain_histories, replayer
 from tests.workflows.scenarios import ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
@@ -41,19 +44,27 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 def saved() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    return sorted(HISTORIES.rglob("*.json"))
 
 
-@pytest.mark.parametrize("path", saved(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", saved(), ids=lambda p: str(p.relative_to(HISTORIES).with_suffix("")))
 async def test_saved_history_replays_against_current_code(path: Path):
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
-    result = await Replayer(workflows=[CenterLifecycle], data_converter=pydantic_data_converter).replay_workflow(
-        history, raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
 
 
 def test_there_are_saved_histories():
     assert len(saved()) >= 2
+
+
+def test_saved_histories_hold_later_runs_of_a_continue_as_new_chain():
+    """A run started by continue-as-new begins from carried state, a path the first run never takes."""
+    later = [p for p in saved() if ".run" in p.name]
+    assert later, "record the runs after the first (RECORD_HISTORIES=1)"
+    for path in later:
+        first = json.loads(path.read_text())["events"][0]
+        assert first["workflowExecutionStartedEventAttributes"].get("continuedExecutionRunId"), path.name
 
 
 @workflow.defn(name="CenterLifecycle", sandboxed=False)
@@ -76,9 +87,13 @@ async def test_replay_catches_an_incompatible_change(centers, env):
 @pytest.mark.skipif(not os.environ.get("RECORD_HISTORIES"), reason="records histories only when RECORD_HISTORIES=1")
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_record_histories(name, centers, env):
-    """Not a check: writes tests/histories/<scenario>.json, each on a fresh server (calendar time)."""
-    HISTORIES.mkdir(exist_ok=True)
+    """Not a check: writes tests/histories/<today>/<scenario>[.runNN].json, each on a fresh server."""
+    generation = HISTORIES / date.today().isoformat()
+    generation.mkdir(parents=True, exist_ok=True)
     handle = await centers.start(f.profile(f"hist-{name}"))
     await SCENARIOS[name](handle, env)
-    history = await handle.fetch_history()  # the latest run of a continue-as-new chain
-    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    assert handle.first_execution_run_id
+    runs = await chain_histories(centers.client, handle.id, handle.first_execution_run_id)
+    for number, history in enumerate(runs, start=1):
+        suffix = "" if number == 1 else f".run{number:02d}"
+        (generation / f"{name}{suffix}.json").write_text(history.to_json())
