@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 from activities.registry import build_activities
 from db.outcomes import record_batch
 from models.effects import CenterSnapshot, OutcomeBatch
+from tests.fixtures.temporal import replayer
 from rules.calendar import calendar_alert, default_coverage, local_date
 from workers.schedules import ensure_schedules
 from workflows.monitoring import SCHEDULE_ID, MonitoringDigest
@@ -21,8 +22,8 @@ def snapshot(center_id: str, county: str, phase: str, due: datetime | None) -> C
                           next_deadline_at=due, updated_at=datetime.now(timezone.utc))
 
 
-async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker_settings, smtp_server):
-    tag = uuid.uuid4().hex[:6]
+async def run_digest(env, db_pool, worker_settings, tag: str):
+    """Three centers on the board (one overdue, one ended), then one MonitoringDigest run; its handle."""
     now = await env.get_current_time()
     rows = [snapshot(f"m5-{tag}-a", "daishan", "designated", now - timedelta(days=2)),
             snapshot(f"m5-{tag}-b", "shengsi", "county_review", now + timedelta(days=20)),
@@ -33,8 +34,17 @@ async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker
     task_queue = f"m5-{tag}"
     async with Worker(env.client, task_queue=task_queue, workflows=[MonitoringDigest],
                       activities=build_activities(db_pool, worker_settings)):
-        sent = await env.client.execute_workflow(MonitoringDigest.run, id=f"m5-{tag}", task_queue=task_queue)
-    assert sent >= 3
+        handle = await env.client.start_workflow(MonitoringDigest.run, id=f"m5-{tag}", task_queue=task_queue)
+        await handle.result()
+    return handle
+
+
+async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker_settings, smtp_server):
+    tag = uuid.uuid4().hex[:6]
+    now = await env.get_current_time()
+    handle = await run_digest(env, db_pool, worker_settings, tag)
+    assert await handle.result() >= 3
+    await replayer().replay_workflow(await handle.fetch_history())  # determinism guard
     city = await smtp_server.wait_for(lambda m: "kjj@zhoushan.example" in str(m["To"]) and f"m5-{tag}-a" in _text(m))
     assert f"m5-{tag}-b" in _text(city) and f"m5-{tag}-c" not in _text(city)
     assert "OVERDUE" in _text(city) and "[M5]" in str(city["Subject"])

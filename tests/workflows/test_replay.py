@@ -97,3 +97,14 @@ async def test_record_histories(name, centers, env):
     for number, history in enumerate(runs, start=1):
         suffix = "" if number == 1 else f".run{number:02d}"
         (generation / f"{name}{suffix}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(not os.environ.get("RECORD_HISTORIES"), reason="records histories only when RECORD_HISTORIES=1")
+async def test_record_monitoring_digest_history(env, db_pool, worker_settings):
+    """Not a check: writes tests/histories/<today>/monitoring-digest.json (M5, one monthly run)."""
+    from tests.workflows.test_monitoring import run_digest
+
+    generation = HISTORIES / date.today().isoformat()
+    generation.mkdir(parents=True, exist_ok=True)
+    handle = await run_digest(env, db_pool, worker_settings, "hist")
+    (generation / "monitoring-digest.json").write_text((await handle.fetch_history()).to_json())
