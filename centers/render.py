@@ -123,8 +123,8 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
     if agenda:
         parts.append(_section("deadlines (Asia/Shanghai)", table(
             ["due", "rule", "who acts", "deadline", "status"],
-            [(due_text(d.due_at), d.rule_id, d.who_acts.value, f"{d.title_en} / {d.title_zh}",
-              deadline_status(d, now)) for d in agenda],
+            [(due_text(d.due_at), d.rule_id, "-" if d.internal else d.who_acts.value, f"{d.title_en} / {d.title_zh}",
+              "automatic" if d.internal else deadline_status(d, now)) for d in agenda],
         )))
     else:
         parts.append(_section("deadlines", "(none open)"))

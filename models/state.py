@@ -33,6 +33,9 @@ class Deadline(BaseModel):
     overdue: bool = Field(False, description="Passed its due time without being met; stays visible until met")
     reminders: bool = Field(True, description="PD9: remind who acts before it; off for automatic ends")
     outlives_end: bool = Field(False, description="Stays open after the lifecycle ends (e.g. a clawback owed)")
+    internal: bool = Field(
+        False, description="A timer only (the yearly M1 marker): nobody acts; left out of NextDeadline and deadline lists"
+    )
 
 
 class ActionResult(BaseModel):
@@ -106,6 +109,10 @@ class CenterState(BaseModel):
 
     def open_deadlines(self) -> list[Deadline]:
         return sorted((d for d in self.agenda if not d.overdue), key=lambda d: d.due_at)
+
+    def next_staff_deadline(self, hide_internal: bool = True) -> Deadline | None:
+        """The earliest open deadline somebody must meet (the NextDeadline search attribute)."""
+        return next((d for d in self.open_deadlines() if not (hide_internal and d.internal)), None)
 
     def deadline(self, deadline_id: str) -> Deadline | None:
         return next((d for d in self.agenda if d.id == deadline_id), None)

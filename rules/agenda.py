@@ -28,11 +28,13 @@ def add_deadline(
     ref: str | None = None,
     reminders: bool = True,
     outlives_end: bool = False,
+    internal: bool = False,
 ) -> Deadline:
     """Open a deadline (replacing one with the same id)."""
     deadline = Deadline(
         id=id, kind=kind, rule_id=rule_id, due_at=due_at, created_at=now, who_acts=who_acts,
         title_zh=title_zh, title_en=title_en, ref=ref, reminders=reminders, outlives_end=outlives_end,
+        internal=internal,
     )
     remove_deadline(state, id)
     state.agenda.append(deadline)

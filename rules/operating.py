@@ -54,7 +54,7 @@ def _schedule_year(state: CenterState, year: int, now: datetime) -> None:
     opens_at = end_of_day(date(year - 1, 12, 31))
     add_deadline(state, id=f"year-{year}", kind=YEAR_OPENS, rule_id="M1", due_at=max(opens_at, now), now=now,
                  who_acts=Role.CITY_BUREAU, title_zh=f"{year}年度评价周期开始", title_en=f"evaluation year {year} opens",
-                 ref=str(year), reminders=False)
+                 ref=str(year), reminders=False, internal=True)
 
 
 @on_due(YEAR_OPENS)

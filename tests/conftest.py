@@ -6,6 +6,7 @@ import sys
 import pytest
 
 pytest_plugins = [
+    "tests.fixtures.calendar",
     "tests.fixtures.database",
     "tests.fixtures.mail",
     "tests.fixtures.temporal",

@@ -32,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 REJECTIONS_KEPT = 50
+# Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
+# M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
+HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
 
 
 def refused(refusal: Refusal) -> ApplicationError:
@@ -49,9 +52,12 @@ class CenterLifecycle:
         self.opened = input.state is not None  # handlers wait until the opening step is recorded
         self.mail: list[asyncio.Task[None]] = []
         self.visible: list[SearchAttributePair] = []
+        self.hide_internal = False  # set in run(); see HIDE_INTERNAL_DEADLINES
+
 
     @workflow.run
     async def run(self, input: LifecycleInput) -> CenterState:
+        self.hide_internal = workflow.patched(HIDE_INTERNAL_DEADLINES)
         async with self.lock:
             if input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
@@ -222,18 +228,18 @@ class CenterLifecycle:
     def _snapshot(self) -> CenterSnapshot:
         s = self.state
         grades = s.operating.grades
-        upcoming = s.open_deadlines()
+        upcoming = s.next_staff_deadline(self.hide_internal)
         return CenterSnapshot(
             center_id=s.center_id, opened_at=s.opened_at, revision=s.revision, name=s.display_name, county=s.profile.county.value,
             field=s.profile.field.value, route=s.profile.route.value, phase=s.phase.value,
             credit_code=s.profile.implementing_entity.credit_code, lead_unit=s.profile.lead_unit.name,
             designated_on=s.designation.on if s.designation else None,
             last_grade=grades[max(grades)] if grades else None,
-            next_deadline_at=upcoming[0].due_at if upcoming else None, updated_at=workflow.now(),
+            next_deadline_at=upcoming.due_at if upcoming else None, updated_at=workflow.now(),
         )
 
     def _refresh_visibility(self) -> None:
-        pairs = visibility.search_attributes(self.state)
+        pairs = visibility.search_attributes(self.state, self.hide_internal)
         if pairs != self.visible:
             keep = {p.key.name for p in pairs}
             updates = [p.key.value_set(p.value) for p in pairs]

@@ -9,8 +9,12 @@ from models.state import CenterState
 from rules.messages import format_due
 
 
-def search_attributes(state: CenterState) -> list[SearchAttributePair]:
-    """INTERFACE.md: CenterPhase, CenterCounty, CenterField, LastGrade, EntityCreditCode, NextDeadline."""
+def search_attributes(state: CenterState, hide_internal: bool = True) -> list[SearchAttributePair]:
+    """INTERFACE.md: CenterPhase, CenterCounty, CenterField, LastGrade, EntityCreditCode, NextDeadline.
+
+    NextDeadline is the earliest deadline somebody must meet; ``hide_internal`` False keeps the
+    yearly marker in it, as runs started before the marker was flagged did (lifecycle.py's patch).
+    """
     pairs = [
         SearchAttributePair(sa.CENTER_PHASE, state.phase.value),
         SearchAttributePair(sa.CENTER_COUNTY, state.profile.county.value),
@@ -19,9 +23,9 @@ def search_attributes(state: CenterState) -> list[SearchAttributePair]:
     ]
     if state.operating.grades:
         pairs.append(SearchAttributePair(sa.LAST_GRADE, state.operating.grades[max(state.operating.grades)]))
-    upcoming = state.open_deadlines()
+    upcoming = state.next_staff_deadline(hide_internal)
     if upcoming:
-        pairs.append(SearchAttributePair(sa.NEXT_DEADLINE, upcoming[0].due_at))
+        pairs.append(SearchAttributePair(sa.NEXT_DEADLINE, upcoming.due_at))
     return pairs
 
 
@@ -42,8 +46,9 @@ def current_details(state: CenterState) -> str:
         "|---|---|---|---|---|",
     ]
     for d in sorted(state.agenda, key=lambda d: d.due_at):
-        status = "OVERDUE" if d.overdue else "open"
-        lines.append(f"| {d.title_en} / {d.title_zh} | {format_due(d.due_at)} | {d.rule_id} | {d.who_acts.value} | {status} |")
+        status = "OVERDUE" if d.overdue else "automatic" if d.internal else "open"
+        who = "-" if d.internal else d.who_acts.value
+        lines.append(f"| {d.title_en} / {d.title_zh} | {format_due(d.due_at)} | {d.rule_id} | {who} | {status} |")
     if not state.agenda:
         lines.append("| (none) | | | | |")
     return "\n".join(lines)

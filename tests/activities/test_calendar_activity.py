@@ -19,13 +19,13 @@ async def test_pd2_d7_activity_computes_notice_end() -> None:
     assert ends_at == datetime(2025, 10, 9, 16, 0, tzinfo=UTC)  # 24:00 of 2025-10-09, Shanghai
 
 
-async def test_pd2_activity_uncovered_year_is_non_retryable() -> None:
-    request = NoticeEndRequest(published_on=date(2027, 3, 1), working_days=5)
+async def test_pd2_activity_uncovered_year_is_non_retryable(shipped_calendar_only) -> None:
+    request = NoticeEndRequest(published_on=date(2199, 3, 2), working_days=5)
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(compute_notice_end, request)
     assert caught.value.type == "CalendarNotCovered"
     assert caught.value.non_retryable
-    assert "2027" in caught.value.message and "PD2" in caught.value.message
+    assert "2199" in caught.value.message and "PD2" in caught.value.message
 
 
 def test_d7_request_needs_at_least_one_working_day() -> None:

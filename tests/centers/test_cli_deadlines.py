@@ -9,6 +9,7 @@ from models.state import CenterState
 from tests.centers.cli_support import cli, profile_file
 from tests.fixtures import factories as f
 from tests.workflows.flows import through_evaluation, today
+from tests.workflows.scenarios import designate_for_next_year
 
 
 async def test_d7_open_notice_deadline_is_listed_with_rule_and_overdue_mark(centers, env, database_url, tmp_path):
@@ -57,3 +58,17 @@ async def test_deadlines_with_nothing_open(centers, database_url, blank_database
     assert result.status == 0 and result.out.strip() == "no open deadline"
     json_result = await cli("deadlines", "--json", client=centers.client, database_url=blank_database_url)
     assert json.loads(json_result.out) == []
+
+
+async def test_m1_year_marker_is_not_listed_as_a_deadline(centers, env, database_url):
+    """A designated center whose first evaluated year is next year waits on the yearly marker only:
+    nobody acts on it, so `deadlines` lists nothing for it and `show` marks the marker automatic."""
+    handle = await centers.start(f.profile())
+    state = await designate_for_next_year(handle, env)
+    assert [d.internal for d in state.agenda] == [True]
+    listed = await cli("deadlines", "--json", client=centers.client, database_url=database_url)
+    assert listed.status == 0, listed
+    assert not [d for d in listed.json() if d["center_id"] == state.center_id]
+    shown = await cli("show", state.center_id, client=centers.client)
+    line = next(line for line in shown.out.splitlines() if "evaluation year" in line)
+    assert "automatic" in line and "city_bureau" not in line

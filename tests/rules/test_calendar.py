@@ -131,17 +131,36 @@ def test_pd2_datetime_is_not_a_date() -> None:
 
 
 def test_pd2_uncovered_year_raises_naming_the_year() -> None:
-    with pytest.raises(CalendarNotCovered, match="2027") as caught:
-        is_working_day(date(2027, 1, 4))
-    assert caught.value.year == 2027
+    # A year no data will ever cover, so the test does not change when the bureau adds one.
+    with pytest.raises(CalendarNotCovered, match="2199") as caught:
+        WorkingDayCalendar().is_working_day(date(2199, 1, 6))
+    assert caught.value.year == 2199
     assert "PD2" in str(caught.value) and cal.OVERRIDES_ENV in str(caught.value)
 
 
-def test_pd2_notice_running_into_uncovered_year_raises() -> None:
-    # Mon 2026-12-28 (1) .. Thu 12-31 (4): the 5th working day would be in 2027.
+def test_pd2_the_shipped_data_refuses_the_first_year_it_lacks(shipped_calendar_only) -> None:
+    """The default calendar, as shipped, refuses the year after its data ends (test years unset)."""
+    lacking = WorkingDayCalendar(load_overrides([cal.PACKAGED_OVERRIDES])).covered_through(date.today()).year + 1
     with pytest.raises(CalendarNotCovered) as caught:
-        notice_end(date(2026, 12, 28), 5)
-    assert caught.value.year == 2027
+        is_working_day(date(lacking, 1, 6))
+    assert caught.value.year == lacking
+
+
+def test_pd2_notice_running_into_uncovered_year_raises(tmp_path: Path) -> None:
+    # [2199] only: Mon 2199-12-30 (1), Tue 12-31 (2); the 3rd working day would be in 2200.
+    calendar = calendar_from(tmp_path, '[2199]\nsource = "test fixture"\n')
+    assert calendar.notice_end(date(2199, 12, 30), 2) == datetime(2199, 12, 31, 16, 0, tzinfo=UTC)
+    with pytest.raises(CalendarNotCovered) as caught:
+        calendar.notice_end(date(2199, 12, 30), 3)
+    assert caught.value.year == 2200
+
+
+def test_pd2_test_years_start_after_the_shipped_data_and_say_they_are_made_up(test_calendar_years) -> None:
+    """The suite's made-up years (tests/fixtures/calendar.py) never replace shipped data."""
+    shipped = WorkingDayCalendar(load_overrides([cal.PACKAGED_OVERRIDES])).covered_years()
+    assert test_calendar_years and min(test_calendar_years) == max(shipped) + 1
+    assert all(cal.default_calendar().overrides[y].source.startswith("TEST FIXTURE") for y in test_calendar_years)
+    notice_end(date.today(), 5)  # lifecycle tests publish notices "today", whatever the date
 
 
 def test_pd2_packaged_file_invents_no_year() -> None:

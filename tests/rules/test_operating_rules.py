@@ -130,8 +130,12 @@ def test_m1_m7_designated_after_june_first_evaluated_year_is_the_next():
         hook(state, at)
     state = advance_to(state, at)
     assert [d.id for d in state.agenda] == ["year-2027"] and 2026 not in state.operating.years
+    marker = state.agenda[0]
+    assert marker.internal and state.next_staff_deadline() is None  # nobody acts on the marker
+    assert state.next_staff_deadline(hide_internal=False) == marker  # as runs before the patch saw it
     state = advance_to(state, end_of_day(date(2026, 12, 31)))
     assert {d.id for d in state.agenda} == {"annual_report-2027", "annual_evaluation-2027", "year-2028"}
+    assert state.next_staff_deadline().id == "annual_report-2027"
     assert state.deadline("annual_report-2027").due_at == end_of_day(date(2028, 3, 31))
 
 

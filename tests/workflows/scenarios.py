@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from models.state import CenterState
-from rules.calendar import SHANGHAI
+from rules.calendar import SHANGHAI, local_date
 from tests.fixtures import factories as f
 from tests.workflows.flows import designate, state_of, until
 
@@ -44,17 +44,31 @@ async def pass_rectification(handle, env, on: date) -> CenterState:
     return await state_of(handle)
 
 
+async def designate_for_next_year(handle, env) -> CenterState:
+    """D3-D7, designated between 1 July and late December, so the first evaluated year is the next
+    one (M1, ``Policy.first_year_cutoff``) whatever day the suite runs: if today is before July,
+    time first skips to 1 July; if it is after 10 December, to 1 July of the next year."""
+    today = local_date(await env.get_current_time())
+    if (today.month, today.day) < (7, 1):
+        await sleep_until_local(env, date(today.year, 7, 1))
+    elif (today.month, today.day) > (12, 10):
+        await sleep_until_local(env, date(today.year + 1, 7, 1))
+    state = await designate(handle, env)
+    assert state.designation is not None and state.designation.on.month >= 7, state.designation
+    return state
+
+
 TEN_YEAR_UNQUALIFIED_YEAR = 4  # index of the one unqualified year in the ten-year scenario
 
 
 async def ten_year_lifecycle(handle, env) -> CenterState:
-    """A center designated in late 2026 (first evaluated year 2027), graded for ten years.
+    """A center designated in the second half of a year (first evaluated year the next), graded for ten years.
 
     A representative decade: each year the report comes late in March (after the 30- and 7-day
     reminders, M7, PD9), the grade in late June (after the 30-day reminder, M1); the fifth year is
     unqualified and its rectification passes in October (M2, PD4). The workflow continues-as-new at
     every new year, so the chain holds one run per year (plus the designation run)."""
-    state = await designate(handle, env)
+    state = await designate_for_next_year(handle, env)
     first = state.designation.on.year + 1
     for i, year in enumerate(range(first, first + 10)):
         unqualified = i == TEN_YEAR_UNQUALIFIED_YEAR
@@ -67,7 +81,7 @@ async def ten_year_lifecycle(handle, env) -> CenterState:
 
 async def unqualified_then_rectified(handle, env) -> CenterState:
     """M2: unqualified, then the rectification passes."""
-    state = await designate(handle, env)
+    state = await designate_for_next_year(handle, env)
     year = state.designation.on.year + 1
     await report_and_grade(handle, env, year, "不合格")
     await handle.execute_update("record_rectification_result", {

@@ -110,18 +110,20 @@ async def test_d3_rejected_signal_is_recorded_not_failing(centers):
     assert state.phase == "preparing"
 
 
-async def test_pd7_banned_entity_is_refused_with_the_end_date(centers, db_pool):
+async def test_pd7_banned_entity_is_refused_with_the_end_date(centers, db_pool, env):
     """PD7: the bans registry in PostgreSQL stops an application inside a ban, naming its end."""
     profile = f.profile()
+    now = await today(env)
+    ends_on = now + timedelta(days=365)
     ban = Ban(key=f"ban-{profile.center_id}", center_id="c-old", subject_kind="implementing_entity",
               credit_code=profile.implementing_entity.credit_code, subject_name=profile.implementing_entity.name,
-              scope="any", rule_id="M2", starts_on=date(2025, 12, 1), ends_on=date(2027, 11, 30),
+              scope="any", rule_id="M2", starts_on=now - timedelta(days=365), ends_on=ends_on,
               reason="delisted after a failed rectification")
     async with db_pool.acquire() as conn:
         await record_batch(conn, OutcomeBatch(center_id="c-old", bans=[ban]))
     handle = await centers.start(profile)
     cause = await refusal(handle, "submit_application", f.application())
-    assert cause.details[0]["rule_id"] == "PD7" and "2027-11-30" in cause.details[0]["message"]
+    assert cause.details[0]["rule_id"] == "PD7" and str(ends_on) in cause.details[0]["message"]
     state = await state_of(handle)
     assert state.phase == "preparing" and state.rejected[-1].rule_id == "PD7"
     async with db_pool.acquire() as conn:

@@ -39,7 +39,8 @@ async def run_digest(env, db_pool, worker_settings, tag: str):
     return handle
 
 
-async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker_settings, smtp_server):
+async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker_settings, smtp_server,
+                                                            shipped_calendar_only):
     tag = uuid.uuid4().hex[:6]
     now = await env.get_current_time()
     handle = await run_digest(env, db_pool, worker_settings, tag)
