@@ -10,6 +10,7 @@ as ``<scenario>.runNN.json``.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from datetime import date, timedelta
@@ -38,9 +39,14 @@ SCENARIOS = {
     "unqualified-then-rectified": unqualified_then_rectified,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import CenterLifecycle
+from workflows.lifecycle import HIDE_INTERNAL_DEADLINES, CenterLifecycle
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+def generation_name() -> str:
+    """The folder a recording writes: HISTORY_GENERATION if set (a second one the same day), else today."""
+    return os.environ.get("HISTORY_GENERATION") or date.today().isoformat()
 
 
 def saved() -> list[Path]:
@@ -67,6 +73,26 @@ def test_saved_histories_hold_later_runs_of_a_continue_as_new_chain():
         assert first["workflowExecutionStartedEventAttributes"].get("continuedExecutionRunId"), path.name
 
 
+def patch_ids(path: Path) -> set[str]:
+    """The `workflow.patched` ids recorded in a saved history."""
+    ids = set()
+    for event in json.loads(path.read_text())["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker.get("markerName") == "core_patch":
+            payload = marker["details"]["patch-data"]["payloads"][0]["data"]
+            ids.add(json.loads(base64.b64decode(payload))["id"])
+    return ids
+
+
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES])
+def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
+    """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
+    lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
+    with_patch = [p for p in lifecycles if patch in patch_ids(p)]
+    assert with_patch, f"record a generation after adding the patch {patch!r} (tests/histories/README.md)"
+    assert len(with_patch) < len(lifecycles), f"keep histories recorded before the patch {patch!r}"
+
+
 @workflow.defn(name="CenterLifecycle", sandboxed=False)
 class SkipsTheOpening:
     """A 'changed' lifecycle that no longer records the opening step: must not replay."""
@@ -88,7 +114,7 @@ async def test_replay_catches_an_incompatible_change(centers, env):
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_record_histories(name, centers, env):
     """Not a check: writes tests/histories/<today>/<scenario>[.runNN].json, each on a fresh server."""
-    generation = HISTORIES / date.today().isoformat()
+    generation = HISTORIES / generation_name()
     generation.mkdir(parents=True, exist_ok=True)
     handle = await centers.start(f.profile(f"hist-{name}"))
     await SCENARIOS[name](handle, env)
@@ -104,7 +130,7 @@ async def test_record_monitoring_digest_history(env, db_pool, worker_settings):
     """Not a check: writes tests/histories/<today>/monitoring-digest.json (M5, one monthly run)."""
     from tests.workflows.test_monitoring import run_digest
 
-    generation = HISTORIES / date.today().isoformat()
+    generation = HISTORIES / generation_name()
     generation.mkdir(parents=True, exist_ok=True)
     handle = await run_digest(env, db_pool, worker_settings, "hist")
     (generation / "monitoring-digest.json").write_text((await handle.fetch_history()).to_json())
