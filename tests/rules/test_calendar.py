@@ -115,6 +115,18 @@ def test_pd2_spring_festival_2025() -> None:
     assert notice_end(date(2025, 1, 24), 5) == datetime(2025, 2, 6, 16, 0, tzinfo=UTC)
 
 
+def test_pd2_2026_follows_the_state_council_notice() -> None:
+    """国务院办公厅关于2026年部分节假日安排的通知 (2025-11-04): the year the service starts in."""
+    adjusted_working = [date(2026, 1, 4), date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9),
+                        date(2026, 9, 20), date(2026, 10, 10)]
+    days_off = [date(2026, 1, 2), date(2026, 2, 16), date(2026, 2, 23), date(2026, 4, 6), date(2026, 5, 4),
+                date(2026, 5, 5), date(2026, 6, 19), date(2026, 9, 25), date(2026, 10, 7)]
+    assert all(is_working_day(d) for d in adjusted_working)
+    assert not any(is_working_day(d) for d in days_off)
+    # A notice published on Wed 30 Sep 2026: 30 Sep (1), 8 Oct (2), 9 Oct (3), Sat 10 Oct (4), 12 Oct (5).
+    assert notice_end(date(2026, 9, 30), 5) == datetime(2026, 10, 12, 16, 0, tzinfo=UTC)
+
+
 def test_pd2_start_on_working_day_is_day_one() -> None:
     assert add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 26)
     assert add_working_days(date(2025, 9, 27), 1) == date(2025, 9, 28)  # Saturday -> adjusted Sunday
