@@ -1,14 +1,18 @@
 """`centers calendar`: how far this machine's working-day calendar reaches (PD2), and notice ends (D7).
 
-Staff use it when the State Council publishes a new year's holidays: after adding the year to the
-override file, `centers calendar` shows it covered; `--notice-from` shows when a notice would end.
-The worker reads the same data (the same files and CENTERS_WORKING_DAY_OVERRIDES) on its machine.
+Staff use it when the State Council publishes a new year's holidays: `--from-notice NOTICE.txt
+--year Y` reads the notice's text into the year's table (rules/calendar_notice.py) for a person to
+check and add to the override file; then `centers calendar` shows the year covered and
+`--notice-from` shows when a notice would end. The worker reads the same data (the same files and
+CENTERS_WORKING_DAY_OVERRIDES) on its machine.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date
+from pathlib import Path
 
 from centers.context import Context
 from centers.errors import FAILED, OK, BadInput, Failed
@@ -19,10 +23,14 @@ from rules.calendar import (
     WorkingDayCalendar,
     coverage_warning,
     default_calendar,
+    load_overrides,
     local_date,
     override_paths,
 )
+from rules.calendar_notice import NoticeDays, NoticeError, parse_notice
 from rules.messages import format_due
+
+WEEKDAY_ZH = "一二三四五六日"
 
 
 def show(ctx: Context, *, notice_from: str | None, working_days: int, check: bool, as_json: bool) -> int:
@@ -70,3 +78,49 @@ def notice_end(calendar: WorkingDayCalendar, published_on: str, working_days: in
         return format_due(calendar.notice_end(day, working_days))
     except CalendarNotCovered as err:
         raise Failed(str(err)) from None
+
+
+def from_notice(ctx: Context, path: str, year: int | None, source: str | None) -> int:
+    """PD2: print the override table a notice sets (stdout) and a day-by-day summary to check (stderr)."""
+    if year is None:
+        raise BadInput("--year: which year the notice is for (e.g. --year 2027) is required with --from-notice")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"--from-notice: cannot read {path}: {err}") from None
+    try:
+        days = parse_notice(text, year)
+    except NoticeError as err:
+        raise Failed(str(err)) from None
+    table = days.toml(source or f"国务院办公厅关于{year}年部分节假日安排的通知 (read by centers calendar --from-notice)")
+    _check_against_overrides(table, year)
+    ctx.print(table.rstrip())
+    for line in summary(days):
+        ctx.warn(line)
+    ctx.warn(f"Check these dates against the notice, then add the [{year}] table above to "
+             f"rules/data/working_days.toml (or the file named by {OVERRIDES_ENV}) and restart the workers.")
+    return OK
+
+
+def _check_against_overrides(table: str, year: int) -> None:
+    """The new table must load, and agree with any previous-December date another year already lists."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"{year}.toml"
+        path.write_text(table, encoding="utf-8")
+        try:
+            others = {y: o for y, o in load_overrides(override_paths()).items() if y != year}
+            WorkingDayCalendar({**others, **load_overrides([path])})
+        except OverrideFileError as err:
+            raise Failed(f"PD2: the table does not fit the override data: {err}") from None
+
+
+def summary(days: NoticeDays) -> list[str]:
+    """Breaks (consecutive days off) and adjusted working days, with weekdays, for a person to check."""
+    lines = [f"[{days.year}] as read from the notice:"]
+    lines += [f"  off   {_day(run[0])} .. {_day(run[-1])}  ({len(run)} days)" for run in days.breaks()]
+    lines += [f"  work  {_day(d)}" for d in sorted(days.workdays)]
+    return lines
+
+
+def _day(d: date) -> str:
+    return f"{d.isoformat()} 周{WEEKDAY_ZH[d.weekday()]}"

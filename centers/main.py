@@ -8,6 +8,7 @@
     centers report coverage|status|ledger --format csv|xlsx --out FILE
     centers docs [--check]                         regenerate docs/actions.md
     centers calendar [--notice-from DATE] [--check]  how far the working-day calendar reaches (PD2)
+    centers calendar --from-notice NOTICE.txt --year Y  a new year's holidays, read from the notice
 
 Settings come from the environment (workers.settings): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
 TASK_QUEUE, DATABASE_URL (else the embedded server under VAR_DIR/pg).
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true",
                    help="exit 1 when the data ends within 60 days or is invalid (for a cron job)")
     p.add_argument("--json", action="store_true", help="JSON instead of text")
+    p.add_argument("--from-notice", metavar="NOTICE.txt",
+                   help="read the State Council's holiday notice (its text) into a [YEAR] table to check and add")
+    p.add_argument("--year", type=int, help="the year the notice is for (with --from-notice)")
+    p.add_argument("--source", help="the notice's title and number, for the table's source (with --from-notice)")
     return parser
 
 
@@ -141,6 +146,8 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
                                         within_days=args.within, as_json=args.json)
     if args.command == "report":
         return await report(ctx, args.report, args.format, args.out)
+    if args.command == "calendar" and args.from_notice:
+        return calendar_info.from_notice(ctx, args.from_notice, args.year, args.source)
     if args.command == "calendar":
         return calendar_info.show(ctx, notice_from=args.notice_from, working_days=args.working_days,
                                   check=args.check, as_json=args.json)

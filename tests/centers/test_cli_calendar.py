@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import tomllib
+from datetime import UTC, date, datetime
 
 import pytest
 
 from rules import calendar as cal
-from tests.centers.cli_support import cli
+from tests.centers.cli_support import REPO, cli
 
 LATE_NOVEMBER = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 EARLY_OCTOBER = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
@@ -75,3 +76,55 @@ async def test_pd2_calendar_reports_an_invalid_override_file(overrides):
     overrides("[2027\n")
     result = await cli("calendar", now=LATE_NOVEMBER)
     assert result.status == 1 and "not valid TOML" in result.err, result
+
+
+# --- the yearly chore: a new year's notice into the override file -------------------------------
+
+MADE_UP_2027_NOTICE = """测试用通知（虚构，非国务院实际安排）
+一、元旦：1月1日（周五）至3日（周日）放假，共3天。
+二、春节：2月6日（周六）至14日（周日）放假调休，共9天。2月20日（周六）上班。
+国务院办公厅
+"""
+
+
+async def test_pd2_from_notice_prints_the_table_and_a_summary_to_check(overrides, tmp_path):
+    notice = REPO / "tests" / "fixtures" / "notices" / "2026.txt"
+    result = await cli("calendar", "--from-notice", str(notice), "--year", "2026", "--source", "国办发明电 test")
+    assert result.status == 0, result
+    table = tomllib.loads(result.out)["2026"]
+    assert table["source"] == "国办发明电 test" and date(2026, 10, 10) in table["workdays"]
+    assert "off   2026-02-15 周日 .. 2026-02-23 周一  (9 days)" in result.err
+    assert "work  2026-02-28 周六" in result.err
+
+
+async def test_pd2_a_new_years_notice_read_added_and_counted(overrides, tmp_path):
+    """The whole chore: read the notice, add the table, the year is covered and notices run into it."""
+    notice = tmp_path / "2027.txt"
+    notice.write_text(MADE_UP_2027_NOTICE, encoding="utf-8")
+    read = await cli("calendar", "--from-notice", str(notice), "--year", "2027", "--source", "test fixture")
+    assert read.status == 0, read
+    overrides(read.out)
+    assert (await cli("calendar", "--check", now=LATE_NOVEMBER)).status == 0
+    # Mon 2026-12-28 (1), 29 (2), 30 (3), 31 (4), [1-3 Jan off], Mon 2027-01-04 (5).
+    ends = await cli("calendar", "--notice-from", "2026-12-28", now=LATE_NOVEMBER)
+    assert "ends 2027-01-04 24:00 (Asia/Shanghai)" in ends.out, ends
+
+
+async def test_pd2_from_notice_refuses_what_it_cannot_read(overrides, tmp_path):
+    notice = tmp_path / "bad.txt"
+    notice.write_text("一、元旦：1月1日（周四）至3日（周日）放假。", encoding="utf-8")
+    result = await cli("calendar", "--from-notice", str(notice), "--year", "2027")
+    assert result.status == 1 and "is not a 周四" in result.err and result.out == "", result
+    missing_year = await cli("calendar", "--from-notice", str(notice))
+    assert missing_year.status == 2 and missing_year.err.startswith("--year"), missing_year
+    unreadable = await cli("calendar", "--from-notice", str(tmp_path / "missing.txt"), "--year", "2027")
+    assert unreadable.status == 2 and unreadable.err.startswith("--from-notice"), unreadable
+
+
+async def test_pd2_from_notice_refuses_a_table_that_contradicts_another_year(overrides, tmp_path):
+    """A previous-December day the next year's table already lists the other way round."""
+    overrides('[2028]\nsource = "x"\nworkdays = [2027-12-26]\n')  # Sunday 26 Dec 2027 worked
+    notice = tmp_path / "2027.txt"
+    notice.write_text("一、元旦：1月1日（周五）放假。二、圣诞：12月26日（周日）放假。", encoding="utf-8")
+    result = await cli("calendar", "--from-notice", str(notice), "--year", "2027")
+    assert result.status == 1 and "does not fit the override data" in result.err, result
