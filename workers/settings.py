@@ -5,6 +5,7 @@ Every field is one env var of the same name; `.env.example` lists them all.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -53,9 +54,27 @@ class Settings(BaseSettings):
         "auto",
         description="auto: console renderer on a TTY, JSON lines otherwise.",
     )
+    centers_offices_file: Path | None = Field(
+        None, description="JSON directory of the staff mailboxes (city bureau, county departments); "
+        "unset: the packaged models/data/offices.json.",
+    )
+    centers_working_day_overrides: Path | None = Field(
+        None, description="PD2: an extra working-day override file (TOML, one table per year), read "
+        "after rules/data/working_days.toml.",
+    )
+
+    def export_data_files(self) -> None:
+        """Put the two data-file settings in the process environment, where the modules that read
+        them look (models.directory, rules.calendar), so a value from `.env` counts too."""
+        for name in ("CENTERS_OFFICES_FILE", "CENTERS_WORKING_DAY_OVERRIDES"):
+            value = getattr(self, name.lower())
+            if value is not None:
+                os.environ[name] = str(value)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (the data-file settings exported to the environment)."""
+    settings = Settings()
+    settings.export_data_files()
+    return settings
