@@ -12,10 +12,10 @@ from db.outcomes import active_bans, get_center
 from models import search_attributes as sa
 from models.effects import BanQuery
 from models.state import CenterState
-from rules.calendar import end_of_day
+from rules.calendar import end_of_day, local_date
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import chain_histories
-from tests.workflows.flows import state_of, until
+from tests.workflows.flows import designate, state_of, until
 from tests.workflows.scenarios import (
     TEN_YEAR_UNQUALIFIED_YEAR, designate_for_next_year, report_and_grade, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
 )
@@ -56,6 +56,19 @@ async def test_m1_continue_as_new_keeps_the_state_and_pending_deadlines(centers,
     assert before == after
     assert {f"annual_report-{year + 1}", f"annual_evaluation-{year + 1}", f"year-{year + 2}"} == {
         d.id for d in after.agenda}
+
+
+async def test_m1_notice_across_the_year_end_designates_in_january_and_evaluates_that_year(centers, env):
+    """The year-end cliff, whatever day the suite runs: a notice published on 27 December ends in
+    January (counted on the next year's working days), so the designation year is evaluated (M1)."""
+    now = local_date(await env.get_current_time())
+    year = now.year if (now.month, now.day) < (12, 27) else now.year + 1
+    await sleep_until_local(env, date(year, 12, 27))
+    handle = await centers.start(f.profile())
+    state = await designate(handle, env)
+    assert state.designation.on.year == year + 1 and state.designation.on.month == 1
+    assert {d.id for d in state.agenda} == {
+        f"annual_report-{year + 1}", f"annual_evaluation-{year + 1}", f"year-{year + 2}"}
 
 
 async def next_deadline_attribute(client, workflow_id: str) -> datetime | None:
