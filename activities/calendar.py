@@ -34,7 +34,7 @@ async def compute_notice_end(request: NoticeEndRequest) -> datetime:
                                type="CalendarNotCovered", non_retryable=True) from err
     except OverrideFileError as err:
         log.error("calendar_overrides_invalid", error=str(err))
-        raise ApplicationError(f"PD2: the working-day override data is invalid, an operator must fix it: {err}",
+        raise ApplicationError(err.for_staff(),
                                {"rule_id": "PD2"}, type="CalendarDataInvalid", non_retryable=True) from err
     log.info("notice_end_computed", published_on=str(request.published_on),
              working_days=request.working_days, ends_at=ends_at.isoformat())

@@ -10,7 +10,6 @@ CENTERS_WORKING_DAY_OVERRIDES) on its machine.
 from __future__ import annotations
 
 import json
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from rules.calendar import (
     load_overrides,
     local_date,
     override_paths,
+    parse_overrides,
 )
 from rules.calendar_notice import NoticeDays, NoticeError, parse_notice
 from rules.messages import format_due
@@ -38,7 +38,7 @@ def show(ctx: Context, *, notice_from: str | None, working_days: int, check: boo
     try:
         calendar = default_calendar()
     except OverrideFileError as err:
-        ctx.warn(f"PD2: the working-day override data is invalid, an operator must fix it: {err}")
+        ctx.warn(err.for_staff())
         return FAILED
     today = local_date(ctx.clock())
     through = calendar.covered_through(today)
@@ -46,17 +46,17 @@ def show(ctx: Context, *, notice_from: str | None, working_days: int, check: boo
     notice = notice_end(calendar, notice_from, working_days) if notice_from else None
     overrides = [{"year": o.year, "source": o.source, "file": o.path} for o in sorted(calendar.overrides.values(),
                                                                                        key=lambda o: o.year)]
+    files = [str(p) for p in override_paths()]
     if as_json:
         ctx.print(json.dumps({"today": str(today), "covered_years": calendar.coverage(),
                               "covered_through": str(through), "days_left": (through - today).days,
-                              "warning": warning, "override_files": [str(p) for p in override_paths()],
+                              "warning": warning, "override_files": files,
                               "overrides": overrides, "notice_ends": notice}, ensure_ascii=False, indent=2))
     else:
         ctx.print("Working-day calendar (PD2) as this machine reads it")
         ctx.print(f"  years covered:   {calendar.coverage()}")
         ctx.print(f"  covered through: {through} ({(through - today).days} days from {today})")
-        ctx.print(f"  override files:  {', '.join(str(p) for p in override_paths())}"
-                  f"{'' if len(override_paths()) > 1 else f' ({OVERRIDES_ENV} not set)'}")
+        ctx.print(f"  override files:  {', '.join(files)}{'' if len(files) > 1 else f' ({OVERRIDES_ENV} not set)'}")
         for o in overrides:
             ctx.print(f"  [{o['year']}] {o['source']} ({o['file']})")
         if notice:
@@ -104,14 +104,11 @@ def from_notice(ctx: Context, path: str, year: int | None, source: str | None) -
 
 def _check_against_overrides(table: str, year: int) -> None:
     """The new table must load, and agree with any previous-December date another year already lists."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / f"{year}.toml"
-        path.write_text(table, encoding="utf-8")
-        try:
-            others = {y: o for y, o in load_overrides(override_paths()).items() if y != year}
-            WorkingDayCalendar({**others, **load_overrides([path])})
-        except OverrideFileError as err:
-            raise Failed(f"PD2: the table does not fit the override data: {err}") from None
+    try:
+        others = {y: o for y, o in load_overrides(override_paths()).items() if y != year}
+        WorkingDayCalendar({**others, **parse_overrides(table, Path(f"<table read from the notice for {year}>"))})
+    except OverrideFileError as err:
+        raise Failed(f"PD2: the table does not fit the override data: {err}") from None
 
 
 def summary(days: NoticeDays) -> list[str]:

@@ -50,6 +50,10 @@ class CalendarNotCovered(ValueError):
 class OverrideFileError(ValueError):
     """PD2: an override file is malformed; an operator must fix it (it is never half-used)."""
 
+    def for_staff(self) -> str:
+        """The one message every surface (activity, worker log, board, CLI) shows for bad data."""
+        return f"PD2: the working-day override data is invalid, an operator must fix it: {self}"
+
 
 def end_of_day(d: date) -> datetime:
     """PD1: the instant a deadline "on day ``d``" ends, 24:00 Shanghai, as an aware UTC datetime."""
@@ -127,15 +131,25 @@ def load_overrides(paths: Iterable[Path]) -> dict[int, YearOverride]:
     years: dict[int, YearOverride] = {}
     for path in paths:
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as err:  # e.g. a mistyped CENTERS_WORKING_DAY_OVERRIDES must not hide a year
             raise OverrideFileError(f"{path}: cannot read override file ({OVERRIDES_ENV}?): {err}") from err
-        except tomllib.TOMLDecodeError as err:
-            raise OverrideFileError(f"{path}: not valid TOML: {err}") from err
-        for key, table in data.items():
-            override = _parse_year(key, table, Path(path))
-            years[override.year] = override
+        years.update(parse_overrides(text, Path(path)))
     return years
+
+
+def parse_overrides(text: str, path: Path) -> dict[int, YearOverride]:
+    """PD2: the year tables of one override file's text (``path`` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise OverrideFileError(f"{path}: not valid TOML: {err}") from err
+    return {override.year: override for override in (_parse_year(k, t, path) for k, t in data.items())}
+
+
+def _library_years() -> range:
+    """The years chinese_calendar has data for."""
+    return range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
 
 
 class WorkingDayCalendar:
@@ -165,14 +179,13 @@ class WorkingDayCalendar:
 
     def coverage(self) -> str:
         """Human-readable description of the covered years, for error messages."""
-        lo, hi = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
-        extra = sorted(set(self.overrides) - set(range(lo, hi + 1)))
-        return f"{lo}..{hi}" + "".join(f", {y}" for y in extra)
+        shipped = _library_years()
+        extra = sorted(set(self.overrides) - set(shipped))
+        return f"{shipped.start}..{shipped.stop - 1}" + "".join(f", {y}" for y in extra)
 
     def covered_years(self) -> set[int]:
         """PD2: the years with data, from chinese_calendar or an override table."""
-        lo, hi = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
-        return set(range(lo, hi + 1)) | set(self.overrides)
+        return set(_library_years()) | set(self.overrides)
 
     def covered_through(self, today: date) -> date:
         """PD2: the last day of the unbroken run of covered years holding ``today``.
@@ -263,7 +276,7 @@ def default_coverage(today: date) -> tuple[date | None, str | None]:
     try:
         return default_calendar().covered_through(today), None
     except OverrideFileError as err:
-        return None, f"PD2: the working-day override data is invalid, an operator must fix it: {err}"
+        return None, err.for_staff()
 
 
 def override_paths() -> list[Path]:

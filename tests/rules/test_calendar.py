@@ -36,20 +36,6 @@ def calendar_from(tmp_path: Path, text: str) -> WorkingDayCalendar:
     return WorkingDayCalendar(load_overrides([path]))
 
 
-@pytest.fixture
-def env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Point CENTERS_WORKING_DAY_OVERRIDES at a file; reload the default calendar before and after."""
-
-    def use(text: str) -> None:
-        path = tmp_path / "env_overrides.toml"
-        path.write_text(text, encoding="utf-8")
-        monkeypatch.setenv(cal.OVERRIDES_ENV, str(path))
-        cal.default_calendar.cache_clear()
-
-    yield use
-    cal.default_calendar.cache_clear()
-
-
 # --- PD1 ---------------------------------------------------------------------------------------
 
 
@@ -175,8 +161,10 @@ def test_pd2_test_years_start_after_the_shipped_data_and_say_they_are_made_up(te
     notice_end(date.today(), 5)  # lifecycle tests publish notices "today", whatever the date
 
 
-def test_pd2_packaged_file_invents_no_year() -> None:
-    assert load_overrides([cal.PACKAGED_OVERRIDES]) == {}
+def test_pd2_packaged_file_holds_only_state_council_schedules() -> None:
+    """Each packaged year cites the State Council's notice; nothing labelled as test data ships."""
+    for override in load_overrides([cal.PACKAGED_OVERRIDES]).values():
+        assert "国务院" in override.source and "TEST" not in override.source.upper(), override
 
 
 def test_pd2_override_file_covers_2027(tmp_path: Path) -> None:

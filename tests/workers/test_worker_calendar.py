@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from structlog.testing import capture_logs
 
 from rules import calendar as cal
+from tests.fixtures.calendar import shipped_end
 from workers.main import check_calendar
 
 
-@pytest.fixture(autouse=True)
-def fresh_calendar(monkeypatch):
-    monkeypatch.delenv(cal.OVERRIDES_ENV, raising=False)
-    cal.default_calendar.cache_clear()
-    yield
-    cal.default_calendar.cache_clear()
+pytestmark = pytest.mark.usefixtures("shipped_calendar_only")
 
 
 def test_pd2_worker_warns_at_start_when_the_data_ends_soon():
+    end = shipped_end()
     with capture_logs() as logs:
-        message = check_calendar(date(2026, 11, 29))
-    assert message is not None and "2027" in message
+        message = check_calendar(end - timedelta(days=32))
+    assert message is not None and str(end.year + 1) in message
     assert [(e["event"], e["log_level"], e["covered_through"]) for e in logs] == [
-        ("calendar_coverage_ending", "warning", "2026-12-31")]
+        ("calendar_coverage_ending", "warning", str(end))]
 
 
 def test_pd2_worker_logs_coverage_quietly_with_time_to_spare():
     with capture_logs() as logs:
-        assert check_calendar(date(2026, 3, 1)) is None
+        assert check_calendar(shipped_end() - timedelta(days=61)) is None
     assert [(e["event"], e["log_level"]) for e in logs] == [("calendar_covered", "info")]
 
 
