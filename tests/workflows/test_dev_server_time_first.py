@@ -176,3 +176,39 @@ async def test_a_lifecycle_restarted_within_a_second_keeps_keys_of_its_own(dev_c
         audit = await list_audit(conn, profile.center_id)
     assert [a.action for a in audit] == ["opened", "withdraw", "opened", "withdraw"]
     assert [a.key.split(":")[1] for a in audit] == [runs[0], runs[0], runs[1], runs[1]]
+
+
+async def test_d7_the_notice_ends_on_time_while_postgresql_refuses_writes(dev_client, db_pool, worker_settings):
+    """A deadline whose decision needs nothing from outside is decided on time in the workflow's
+    state while PostgreSQL refuses every write of this center (a retryable error, as in an outage);
+    its record is written, in order, once the database takes writes again."""
+    state = in_notice_ending_soon(f"pg-down-{uuid.uuid4().hex[:8]}")
+    async with db_pool.acquire() as conn:
+        await conn.execute(f"""
+            CREATE FUNCTION refuse_{state.center_id.replace('-', '_')}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.center_id = '{state.center_id}' THEN
+                    RAISE EXCEPTION 'probe: the database is starting up' USING ERRCODE = '57P03';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_probe_{state.center_id.replace('-', '_')} BEFORE INSERT ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION refuse_{state.center_id.replace('-', '_')}();
+        """)
+    task_queue = f"dev-{uuid.uuid4().hex[:8]}"
+    async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
+        handle = await start(dev_client, task_queue, state)
+        done = await eventually(handle, lambda s: s.phase == "designated", "designated on time")
+        assert done.designation.on >= state.notice.ends_at.date()
+        async with db_pool.acquire() as conn:
+            assert await list_audit(conn, state.center_id) == []
+            await conn.execute(f"DROP TRIGGER refuse_probe_{state.center_id.replace('-', '_')} ON audit_log")
+        for _ in range(150):  # the recorder retries with backoff (at most about 10 s here)
+            async with db_pool.acquire() as conn:
+                audit = await list_audit(conn, state.center_id)
+            if audit:
+                break
+            await asyncio.sleep(0.2)
+        assert [a.action for a in audit] == ["due:notice_end"]
+        assert audit[0].at - state.notice.ends_at < timedelta(seconds=2), "decided at the due time, recorded later"
+        await handle.terminate("test finished")
