@@ -19,9 +19,10 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401  loaded lazily by pydantic's EmailStr; pass it through up front
 
     from models.actor import Actor
+    from models.calendar import CalendarUpdate, PeriodEndsAnswer, PeriodEndsRequest
     from models.effects import AuditEntry, CenterSnapshot, OutcomeBatch
     from models.state import ActionResult, CenterState, LifecycleInput, Rejection
-    from rules import engine
+    from rules import engine, periods
     from rules.agenda import due_now, next_wakeup
     from rules.calendar import end_of_day, local_date
     from rules.catalog import ACTIONS
@@ -35,6 +36,11 @@ REJECTIONS_KEPT = 50
 # Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
 # M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
 HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
+# Patch (docs/rollout.md): PD10 settles period ends (M2, S3) over rest days through the
+# settle_period_ends activity, and holds a deadline that falls due while its calendar data is
+# missing. Runs recorded before it fire at the nominal end. Checked when a period deadline is
+# opened or falls due, so a running lifecycle changes at its next period deadline.
+PERIOD_ENDS = "pd10-period-ends"
 
 
 def refused(refusal: Refusal) -> ApplicationError:
@@ -53,6 +59,7 @@ class CenterLifecycle:
         self.mail: list[asyncio.Task[None]] = []
         self.visible: list[SearchAttributePair] = []
         self.hide_internal = False  # set in run(); see HIDE_INTERNAL_DEADLINES
+        self.period_asked: set[str] = set()  # PD10: provisional deadlines the calendar was asked about this run
 
 
     @workflow.run
@@ -62,11 +69,14 @@ class CenterLifecycle:
             if input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
             self.opened = True
+            await self._settle_provisional()  # PD10: each run re-checks the ends carried over (new year's data)
             self._refresh_visibility()
         run_year = local_date(workflow.now()).year
         while not (self.state.ended and not self.state.agenda):
             await self._sleep_until_something_is_due(run_year)
             async with self.lock:
+                if periods.held_due(self.state, workflow.now()):
+                    await self._settle_provisional()  # PD10: settled, or held; never fired on a guess
                 while (decision := due_now(self.state, workflow.now())) is not None:
                     await self._apply(decision)
             if workflow.info().is_continue_as_new_suggested() or local_date(workflow.now()).year != run_year:
@@ -81,6 +91,40 @@ class CenterLifecycle:
     @workflow.query(description="The whole live state: phase, deadlines, grades, money, objections, refusals")
     def state(self) -> CenterState:
         return self.state
+
+    # -- PD10: provisional period ends (rules/periods.py) -----------------------------------------
+
+    @workflow.signal(name="calendar_updated", description="PD10: the working-day data grew; settle provisional period ends")
+    async def calendar_updated(self, payload: Any) -> None:
+        """Sent by the worker when the calendar data covers new years (workers/calendar_signal.py)."""
+        try:
+            years = set(CalendarUpdate.model_validate(payload).years)
+        except Exception:  # a bad payload must not fail the task; check everything instead
+            years = set()
+        await workflow.wait_condition(lambda: self.opened)
+        async with self.lock:
+            if not years or periods.years_needed(self.state) & years:
+                await self._settle_provisional()
+
+    async def _settle_provisional(self, *, fresh_only: bool = False) -> None:
+        """PD10: ask the calendar for the legal ends of the provisional deadlines and apply the answer.
+
+        ``fresh_only``: only if a provisional deadline was opened since the last ask (after each step).
+        """
+        provisional = periods.provisional_deadlines(self.state)
+        if not provisional or (fresh_only and {d.id for d in provisional} <= self.period_asked):
+            return
+        if not workflow.patched(PERIOD_ENDS):
+            return
+        self.period_asked.update(d.id for d in provisional)
+        answer = await workflow.execute_activity(
+            "settle_period_ends", PeriodEndsRequest(nominal=sorted({periods.nominal_day(d) for d in provisional})),
+            result_type=PeriodEndsAnswer, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            summary="PD10 period ends: the next working day over rest days",
+        )
+        decision = periods.settle_provisional(self.state, answer, workflow.now())
+        if decision is not None:
+            await self._apply(decision)
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -217,6 +261,7 @@ class CenterLifecycle:
             self.mail = [t for t in self.mail if not t.done()]
             self.mail.append(asyncio.create_task(self._deliver([e.key for e in decision.emails])))
         self._refresh_visibility()
+        await self._settle_provisional(fresh_only=True)  # PD10: a step that opened a period deadline
 
     async def _deliver(self, keys: list[str]) -> None:
         """Mail goes out after the outbox row is committed; an SMTP outage does not block actions."""
