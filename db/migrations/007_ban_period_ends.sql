@@ -16,3 +16,12 @@ WHERE nominal_ends_on IS NULL;
 
 -- Provisional bans are read past their recorded end (the legal end may be later).
 CREATE INDEX bans_provisional ON bans (credit_code) WHERE provisional;
+
+-- PD10: the calendar years already announced to running lifecycles (workers/calendar_signal.py).
+-- A worker that starts with data for a year not in this table claims it (one worker wins the
+-- insert) and sends every running lifecycle one calendar_updated signal, so provisional period
+-- ends settle after the yearly PD2 chore without any lifecycle scan on a schedule.
+CREATE TABLE calendar_announcements (
+    year         integer     PRIMARY KEY,
+    announced_at timestamptz NOT NULL DEFAULT now()
+);
