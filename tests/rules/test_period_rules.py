@@ -169,3 +169,19 @@ def test_pd10_pd7_ban_end_shows_nominal_and_legal_days() -> None:
     assert ban_end_text(ban) == "2028-05-22 (nominal last day 2028-05-20, a rest day)"
     provisional = ban.model_copy(update={"ends_on": date(2028, 5, 20), "provisional": True})
     assert "provisional" in ban_end_text(provisional)
+
+
+def test_pd10_provisional_moved_and_held_ends_are_shown_in_show_and_ui_details() -> None:
+    """`centers show` and the UI's current details mark a provisional end, a moved end and a held one."""
+    from centers.render import state_text
+    from workflows.visibility import current_details
+
+    state = rectifying()
+    assert "provisional: nominal last day 2028-05-20" in state_text(state, T_GRADE)
+    assert "provisional: nominal last day 2028-05-20" in current_details(state)
+    answer = PeriodEndsAnswer(settled=[SettledPeriod(nominal=date(2028, 5, 20), last_day=date(2028, 5, 22))])
+    moved = settle_provisional(state, answer, T_GRADE).state
+    assert "2028-05-22 24:00" in state_text(moved, T_GRADE) and "rest day: moved to 2028-05-22" in state_text(moved, T_GRADE)
+    held = settle_provisional(state, PeriodEndsAnswer(missing_years=[2028]), end_of_day(date(2028, 5, 20))).state
+    shown = state_text(held, end_of_day(date(2028, 5, 20)))
+    assert "HELD" in shown and "2028-05-20 24:00" in shown and "HELD" in current_details(held)
