@@ -11,7 +11,7 @@ center (M2) and the lifecycle ends there. docs/operating-life.md explains each d
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from models.directory import Role
 from models.effects import Ban, Email
@@ -302,8 +302,15 @@ def check_change(state: CenterState, act: ReportMajorChange, now: datetime) -> N
         raise Refusal("M3", "happened_on", "a major change is reported after it happened, not before")
 
 
-def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> FactRequest:
+# docs/rollout.md, "dated rule": a report recorded before PD10 took no calendar activity, so a replay of
+# it must not ask for one; it keeps the nominal end (PD3 alone).
+PD10_WINDOW_FROM = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> FactRequest | None:
     """PD10: the window's end moves over rest days, which needs the calendar data: an activity answers."""
+    if now < PD10_WINDOW_FROM:
+        return None
     nominal = period_end(act.happened_on, months=state.policy.major_change_report_months).nominal
     return FactRequest("settle_period_ends", PeriodEndsRequest(nominal=[nominal]), PeriodEndsAnswer, "PD10",
                        "happened_on", "PD10 the 3-month window's last working day")
@@ -315,11 +322,12 @@ def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> 
     description="M3 PD3: report a split, merger, restructuring or change of business within 3 months",
     check=check_change, facts=change_window,
 )
-def decide_change(state: CenterState, act: ReportMajorChange, now: datetime, calendar: PeriodEndsAnswer) -> Decision:
+def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
+                  calendar: PeriodEndsAnswer | None) -> Decision:
     """PD3, PD10: the window ends 3 calendar months after the day it happened (that day not counted), on
     the next working day if that is a rest day; a late report is taken, marked late."""
     nominal = period_end(act.happened_on, months=state.policy.major_change_report_months).nominal
-    period = PeriodEnd(nominal, calendar.last_day(nominal))
+    period = PeriodEnd(nominal, calendar.last_day(nominal) if calendar is not None else nominal)
     if period.provisional and now > period.due_at:
         # Past the nominal end, on time or late depends on data that is missing: never a guess (PD2).
         why = calendar.problem or f"the working-day calendar has no data for {nominal.year}"

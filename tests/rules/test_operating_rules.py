@@ -11,7 +11,7 @@ from models.designation import Designation
 from models.policy import GUIDELINE_2025, MonthDay
 from rules.agenda import due_now, next_wakeup
 from rules.calendar import end_of_day
-from rules.engine import ON_DESIGNATED, Refusal
+from rules.engine import ON_DESIGNATED, Refusal, parse
 from rules.operating import first_evaluated_year
 from tests.fixtures import factories as f
 from rules.calendar import default_calendar, period_end
@@ -271,3 +271,17 @@ def test_m3_review_keeps_or_cancels_from_the_start_of_the_year_of_the_change():
     assert state.phase == "designated" and state.operating.major_changes[0].status == "kept"
     state = run(state, "record_major_change_review", bureau(change_id=b.id, still_eligible=False, finding="不再符合"), now=now).state
     assert state.phase == "cancelled" and state.operating.cancelled_from == date(2027, 1, 1)
+
+
+def test_pd10_m3_report_recorded_before_pd10_keeps_the_nominal_window():
+    """docs/rollout.md: a report before PD10 took effect asks for no calendar activity (its history
+    has none) and keeps PD3's nominal end."""
+    from rules.operating import PD10_WINDOW_FROM, change_window
+
+    now = PD10_WINDOW_FROM - timedelta(days=1)
+    state = advance_to(designated(), now)
+    payload = {"actor": f.actor("implementing_entity"), "request_id": f.rid(), "kind": "merger",
+               "description": "吸收合并", "happened_on": "2026-07-31"}
+    assert change_window(state, parse("report_major_change", payload), now) is None
+    change = run(state, "report_major_change", payload, now=now).state.operating.major_changes[0]
+    assert change.window_ends_at == end_of_day(date(2026, 10, 31)) and change.window_nominal_ends_at is None
