@@ -11,6 +11,7 @@ from models.directory import COUNTY_NAMES_ZH, FIELD_NAMES_ZH, County, Field
 from models.state import CenterState, Deadline
 from rules.calendar import SHANGHAI
 from rules.messages import period_note
+from rules.periods import ban_end_text
 
 
 def width(text: str) -> int:
@@ -174,7 +175,7 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
         parts.append(_section("bans imposed (PD7)", table(
             ["rule", "subject", "credit code", "scope", "from", "until"],
             [(b.rule_id, b.subject_name, b.credit_code, b.scope + (f" ({b.field})" if b.field else ""),
-              b.starts_on, b.ends_on) for b in state.bans],
+              b.starts_on, ban_end_text(b)) for b in state.bans],
         )))
 
     if state.rejected:

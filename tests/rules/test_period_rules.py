@@ -185,3 +185,13 @@ def test_pd10_provisional_moved_and_held_ends_are_shown_in_show_and_ui_details()
     held = settle_provisional(state, PeriodEndsAnswer(missing_years=[2028]), end_of_day(date(2028, 5, 20))).state
     shown = state_text(held, end_of_day(date(2028, 5, 20)))
     assert "HELD" in shown and "2028-05-20 24:00" in shown and "HELD" in current_details(held)
+
+
+def test_pd10_pd7_centers_show_lists_bans_with_their_legal_and_nominal_last_days() -> None:
+    from centers.render import state_text
+
+    state = rectifying()
+    state.bans = [Ban(key="k", center_id="c", subject_kind="implementing_entity", credit_code="x", subject_name="n",
+                      scope="any", rule_id="M2", starts_on=date(2026, 5, 20), ends_on=date(2028, 5, 22),
+                      nominal_ends_on=date(2028, 5, 20), reason="r")]
+    assert "2028-05-22 (nominal last day 2028-05-20, a rest day)" in state_text(state, T_GRADE)
