@@ -67,7 +67,12 @@ def held_due(state: CenterState, now: datetime) -> bool:
 
 def years_needed(state: CenterState) -> set[int]:
     """The years whose calendar the provisional deadlines wait for (the signal skips other centers)."""
-    return {nominal_day(d).year for d in provisional_deadlines(state)}
+    years: set[int] = set()
+    for d in provisional_deadlines(state):
+        nominal = nominal_day(d)
+        # A rest day at the very end of December can move the end into January of the next year.
+        years |= {nominal.year, nominal.year + 1} if nominal.month == 12 else {nominal.year}
+    return years
 
 
 def settle_provisional(state: CenterState, answer: PeriodEndsAnswer, now: datetime) -> Decision | None:

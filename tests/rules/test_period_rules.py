@@ -195,3 +195,12 @@ def test_pd10_pd7_centers_show_lists_bans_with_their_legal_and_nominal_last_days
                       scope="any", rule_id="M2", starts_on=date(2026, 5, 20), ends_on=date(2028, 5, 22),
                       nominal_ends_on=date(2028, 5, 20), reason="r")]
     assert "2028-05-22 (nominal last day 2028-05-20, a rest day)" in state_text(state, T_GRADE)
+
+
+def test_pd10_the_calendar_signal_concerns_the_years_the_provisional_ends_wait_for() -> None:
+    from rules.periods import years_needed
+
+    state = rectifying()
+    assert years_needed(state) == {2028}
+    state.deadline("rectification-2026").nominal_due_at = end_of_day(date(2028, 12, 31))  # may move into 2029
+    assert years_needed(state) == {2028, 2029}
