@@ -1,6 +1,7 @@
 """`centers`: the staff command line (INTERFACE.md, "Command line").
 
     centers start FILE.json                        start a center's lifecycle
+    centers import FILE.json                       bring in a center designated before the service
     centers <action> CENTER_ID --file P.json       one subcommand per staff action (rules.engine.ACTIONS)
     centers show CENTER_ID [--json]                the live state (query `state`)
     centers list [--phase P --county C --field F --due-before DATE]
@@ -30,6 +31,7 @@ from typing import TextIO
 from temporalio.client import Client
 
 from centers import calendar_info, commands, docgen, reports
+from centers.importing import import_center
 from centers.commands import ActionArgs
 from centers.context import Context
 from centers.errors import BAD_INPUT, FAILED, OK, CliError
@@ -68,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("start", help="validate a center profile and start its lifecycle")
     p.add_argument("file", metavar="FILE.json", help="the center profile (see examples/center.json)")
+
+    p = sub.add_parser("import", help="bring in a center designated before the service existed",
+                       description="Start the lifecycle of an existing center in its current phase (designated or "
+                                   "rectifying) with its past designation, grades, reports and advances: one audited "
+                                   "step citing its source document. See examples/import.json.")
+    p.add_argument("file", metavar="FILE.json", help="the import file (see examples/import.json)")
+    p.add_argument("--request-id", help="idempotency key (a fresh one if omitted)")
+    p.add_argument("--actor-name", help="who imports (city bureau)")
+    p.add_argument("--actor-role", default="city_bureau", help="city_bureau")
+    p.add_argument("--actor-county", help=argparse.SUPPRESS)
 
     for name in ACTIONS:
         description, epilog = _action_help(name)
@@ -135,6 +147,9 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
         ))
     if args.command == "start":
         return await commands.start(ctx, args.file)
+    if args.command == "import":
+        return await import_center(ctx, args.file, request_id=args.request_id, actor_name=args.actor_name,
+                                   actor_role=args.actor_role, actor_county=args.actor_county)
     if args.command == "show":
         return await commands.show(ctx, args.center_id, as_json=args.json)
     if args.command == "list":
