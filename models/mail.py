@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class SmtpSettings(BaseModel):
@@ -21,16 +22,33 @@ class SmtpSettings(BaseModel):
     use_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465), instead of STARTTLS")
     mail_from: str = Field(description="From header; may carry a display name: '舟山市科技局 <no-reply@…>'")
     timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command; a stuck server fails the activity")
+    ca_file: Path | None = Field(None, description="PEM bundle that signs the server's certificate (private CA)")
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> SmtpSettings:
+        if self.starttls and self.use_tls:
+            raise ValueError("SMTP_STARTTLS and SMTP_TLS exclude each other: STARTTLS upgrades a plain "
+                             "connection (port 587), SMTP_TLS is TLS from the first byte (port 465)")
+        return self
+
+    @property
+    def security(self) -> str:
+        """none, starttls or tls (implicit), for logs and docs."""
+        return "tls" if self.use_tls else "starttls" if self.starttls else "none"
 
     @classmethod
     def from_settings(cls, settings: Any) -> SmtpSettings:
         """From the worker's Settings; takes smtp_host or SMTP_HOST spellings alike
         (workers.settings.Settings spells its fields in upper case)."""
 
-        def get(name: str) -> Any:
+        missing = object()
+
+        def get(name: str, default: Any = missing) -> Any:
             for attr in (name, name.upper()):
                 if hasattr(settings, attr):
                     return getattr(settings, attr)
+            if default is not missing:
+                return default
             raise AttributeError(f"settings has no {name} (nor {name.upper()})")
 
         return cls(
@@ -39,6 +57,8 @@ class SmtpSettings(BaseModel):
             username=get("smtp_username"),
             password=get("smtp_password"),
             starttls=get("smtp_starttls"),
+            use_tls=get("smtp_tls", False),
+            ca_file=get("smtp_ca_file", None),
             mail_from=get("mail_from"),
         )
 

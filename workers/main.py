@@ -8,17 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from workers.schedules import ensure_schedules
 from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
-from db.migrate import apply_migrations
+from db.migrate import migrate_url
 from db.pool import create_pool
 from rules.calendar import calendar_alert, default_coverage, local_date
+from workers import temporal_client
 from workers.exit import hard_exit
+from workers.health import start_health_server
 from workers.logging import configure_logging
 from workers.settings import Settings, get_settings
 from workflows.lifecycle import CenterLifecycle
@@ -30,10 +31,8 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 async def connect_client(settings: Settings) -> Client:
-    """A client speaking pydantic models, as every caller of the workflow must."""
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
-    )
+    """A client speaking pydantic models, as every caller of the workflow must (workers.temporal_client)."""
+    return await temporal_client.connect(settings, identity=temporal_client.default_identity("worker"))
 
 
 def check_calendar(today: date) -> str | None:
@@ -59,11 +58,17 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
     """
     configure_logging(settings.log_format)
     client = await connect_client(settings)
-    dsn = await asyncio.to_thread(database_url, settings)  # may start the embedded server
-    pool = await create_pool(dsn)  # json codecs the activities rely on
+    dsn = await asyncio.to_thread(database_url, settings)  # the dev stack's embedded server, if any
+    applied = await migrate_url(dsn)  # its own connection: no command timeout, logs while waiting for the lock
+    log.info("migrations applied", applied=applied)
+    pool = await create_pool(dsn, max_size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout,
+                             command_timeout=settings.db_command_timeout)  # json codecs the activities rely on
+    polling = asyncio.Event()
+    health = None
     try:
-        applied = await apply_migrations(pool)
-        log.info("migrations applied", applied=applied)
+        if settings.health_port is not None:
+            health = await start_health_server(settings.listen_host, settings.health_port,
+                                               lambda: _readiness(pool, polling))
         check_calendar(local_date(datetime.now(UTC)))
         worker = Worker(
             client,
@@ -75,10 +80,14 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         await ensure_schedules(client, settings.task_queue)
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
-        log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)
+        log.info("worker started", address=client.service_client.config.target_host,
+                 namespace=client.namespace, task_queue=settings.task_queue, identity=client.identity,
+                 metrics_port=settings.metrics_port, health_port=settings.health_port)
+        polling.set()
         if ready is not None:
             ready.set()
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        polling.clear()
         stopping.cancel()
         if not running.done():
             log.info("worker stopping")
@@ -86,7 +95,18 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         await running  # re-raises if the worker died on its own
         log.info("worker stopped")
     finally:
+        if health is not None:
+            health.close()
         await pool.close()
+
+
+async def _readiness(pool: object, polling: asyncio.Event) -> str | None:
+    """Ready: the worker polls and PostgreSQL answers a trivial query within the acquire timeout."""
+    if not polling.is_set():
+        return "worker not polling"
+    async with pool.acquire() as conn:  # type: ignore[attr-defined]
+        await conn.fetchval("SELECT 1")
+    return None
 
 
 def install_stop_handlers(stop_event: asyncio.Event) -> None:
