@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 # The stamp makes a second `make test` skip pip entirely.
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev,test]'
 	touch $@
 
 test: $(VENV)/.installed

@@ -12,6 +12,7 @@ client carries the OpenTelemetry interceptor when OTEL_EXPORTER_OTLP_ENDPOINT is
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import socket
@@ -38,11 +39,12 @@ def load_profile(settings: Settings) -> ClientConfigProfile:
         config_source=settings.temporal_config_file,
         override_env_vars=env,
     )
+    changes: dict[str, str] = {}
     if "temporal_address" in settings.model_fields_set or not profile.address:
-        profile.address = settings.temporal_address
+        changes["address"] = settings.temporal_address
     if "temporal_namespace" in settings.model_fields_set or profile.namespace is None:
-        profile.namespace = settings.temporal_namespace
-    return profile
+        changes["namespace"] = settings.temporal_namespace
+    return dataclasses.replace(profile, **changes)
 
 
 def connect_config(settings: Settings, identity: str | None = None) -> dict[str, Any]:
