@@ -7,6 +7,7 @@ differ (spec, action, policies). A paused schedule stays paused: that is an oper
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
@@ -37,14 +38,21 @@ def monitoring_schedule(task_queue: str) -> Schedule:
     )
 
 
+def _ranges(ranges: Sequence[ScheduleRange]) -> tuple[tuple[int, int, int], ...]:
+    """The server answers ScheduleRange(1) as ScheduleRange(1, 1, 1): compare what they mean."""
+    return tuple((r.start, max(r.end, r.start), r.step or 1) for r in ranges)
+
+
 def _shape(schedule: Schedule) -> tuple[object, ...]:
     """What we own of a schedule, comparable between the server's copy and ours."""
     action = schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)
     spec = schedule.spec
     return (
-        [(c.second, c.minute, c.hour, c.day_of_month, c.month, c.year, c.day_of_week) for c in spec.calendars],
-        spec.intervals, spec.cron_expressions, spec.time_zone_name,
+        tuple(tuple(_ranges(getattr(c, part)) for part in
+                    ("second", "minute", "hour", "day_of_month", "month", "year", "day_of_week"))
+              for c in spec.calendars),
+        tuple((i.every, i.offset) for i in spec.intervals), tuple(spec.cron_expressions), spec.time_zone_name,
         action.workflow, action.id, action.task_queue,
         schedule.policy.overlap, schedule.policy.catchup_window, schedule.policy.pause_on_failure,
     )
