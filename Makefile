@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install test run bench clean-var
+.PHONY: install test run bench clean-var lock
 
 install: $(VENV)/.installed
 
@@ -27,3 +27,9 @@ bench: $(VENV)/.installed
 clean-var:
 	-test ! -d var/pg || $(VENV)/bin/python -c "from db.embedded import stop_embedded; stop_embedded('var/pg')"
 	rm -rf var/
+
+# The worker image's hashed lock file (runtime dependencies only), from pyproject.toml and PyPI.
+lock: $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet pip-tools
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --index-url https://pypi.org/simple \
+		--no-emit-index-url -o requirements.lock pyproject.toml

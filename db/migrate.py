@@ -144,3 +144,15 @@ async def migrate_url(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         return await apply_migrations(conn, directory)
     finally:
         await conn.close()
+
+
+async def pending_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Migration files not applied yet (read-only: for a worker whose role may not migrate)."""
+    conn = await asyncpg.connect(url, timeout=30)
+    try:
+        applied: set[str] = set()
+        if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            applied = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    finally:
+        await conn.close()
+    return [p.name for p in migration_files(directory) if p.name not in applied]

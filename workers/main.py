@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import structlog
@@ -14,7 +15,7 @@ from activities.registry import build_activities
 from workers.schedules import ensure_schedules
 from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
-from db.migrate import migrate_url
+from db.migrate import MigrationError, migrate_url, pending_migrations
 from db.pool import create_pool
 from rules.calendar import calendar_alert, default_coverage, local_date
 from workers import temporal_client
@@ -59,8 +60,7 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
     configure_logging(settings.log_format)
     client = await connect_client(settings)
     dsn = await asyncio.to_thread(database_url, settings)  # the dev stack's embedded server, if any
-    applied = await migrate_url(dsn)  # its own connection: no command timeout, logs while waiting for the lock
-    log.info("migrations applied", applied=applied)
+    await prepare_schema(settings, dsn)
     pool = await create_pool(dsn, max_size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout,
                              command_timeout=settings.db_command_timeout)  # json codecs the activities rely on
     polling = asyncio.Event()
@@ -100,6 +100,31 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         await pool.close()
 
 
+async def prepare_schema(settings: Settings, dsn: str) -> None:
+    """Apply pending migrations (own connection, no command timeout), or, when this worker's role may
+    not (MIGRATE_ON_START=false), refuse to run against a schema older than the code."""
+    if settings.migrate_on_start:
+        applied = await migrate_url(dsn)
+        log.info("migrations applied", applied=applied)
+        return
+    pending = await pending_migrations(dsn)
+    if pending:
+        raise MigrationError(f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `centers-worker "
+                             "--migrate-only` as the schema owner first (docker compose: the `migrate` job)")
+
+
+async def _migrate_only(settings: Settings) -> int:
+    """`centers-worker --migrate-only`: apply the migrations and exit (a deploy job, as the schema owner)."""
+    try:
+        dsn = await asyncio.to_thread(database_url, settings)
+        applied = await migrate_url(dsn)
+    except Exception:
+        log.exception("migration failed")
+        return 1
+    log.info("migrations applied", applied=applied)
+    return 0
+
+
 async def _readiness(pool: object, polling: asyncio.Event) -> str | None:
     """Ready: the worker polls and PostgreSQL answers a trivial query within the acquire timeout."""
     if not polling.is_set():
@@ -136,9 +161,18 @@ async def _serve(settings: Settings) -> int:
 
 
 def main() -> None:
-    """Console script `centers-worker`: run until SIGTERM/SIGINT, exit 0 on a clean stop."""
+    """Console script `centers-worker`: run until SIGTERM/SIGINT, exit 0 on a clean stop.
+
+    `centers-worker --migrate-only` applies the migrations and exits.
+    """
     settings = get_settings()
     configure_logging(settings.log_format)
+    if sys.argv[1:] == ["--migrate-only"]:
+        hard_exit(asyncio.run(_migrate_only(settings)))
+    if sys.argv[1:]:
+        print("usage: centers-worker [--migrate-only]   (settings come from the environment, see .env.example)",
+              file=sys.stderr)
+        hard_exit(2)
     hard_exit(asyncio.run(_serve(settings)))
 
 

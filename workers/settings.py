@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         None, description="OpenTelemetry collector (OTLP/gRPC, e.g. http://otel:4317): turns on tracing of "
         "workflows and activities (needs the `otel` extra); unset: no tracing.",
     )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending migrations when the worker starts. false: the worker's role may not "
+        "change the schema (docker-compose.yml: the `migrate` job does it as the schema owner); the worker then "
+        "refuses to start while a migration is pending.",
+    )
     db_pool_size: int = Field(10, ge=1, description="Connections in the worker's PostgreSQL pool.")
     db_acquire_timeout: float = Field(
         10.0, gt=0, description="Seconds to wait for a pooled connection before the activity fails (and retries).",
