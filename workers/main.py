@@ -20,6 +20,7 @@ from db.pool import create_pool
 from rules.calendar import calendar_alert, default_coverage, local_date
 from workers import temporal_client
 from workers.exit import hard_exit
+from workers.gauges import publish_forever
 from workers.health import start_health_server
 from workers.logging import configure_logging
 from workers.settings import Settings, get_settings
@@ -65,6 +66,8 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
                              command_timeout=settings.db_command_timeout)  # json codecs the activities rely on
     polling = asyncio.Event()
     health = None
+    runtime = temporal_client.runtime(settings)
+    gauges = asyncio.create_task(publish_forever(runtime, pool)) if runtime is not None else None
     try:
         if settings.health_port is not None:
             health = await start_health_server(settings.listen_host, settings.health_port,
@@ -95,6 +98,8 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         await running  # re-raises if the worker died on its own
         log.info("worker stopped")
     finally:
+        if gauges is not None:
+            gauges.cancel()
         if health is not None:
             health.close()
         await pool.close()

@@ -74,7 +74,10 @@ def runtime(settings: Settings) -> Runtime | None:
         return None
     bind = f"{settings.listen_host}:{settings.metrics_port}"
     if _runtime is None or _runtime_key != bind:
-        _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+        # Suffixes and seconds as Prometheus names them, which the dashboards of temporalio/samples-server
+        # and deploy/grafana expect (temporal_activity_execution_failed_total, ..._latency_seconds_bucket).
+        _runtime = Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+            bind_address=bind, counters_total_suffix=True, unit_suffix=True, durations_as_seconds=True)))
         _runtime_key = bind
     return _runtime
 

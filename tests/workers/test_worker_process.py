@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 import urllib.error
@@ -153,10 +154,17 @@ async def test_prometheus_metrics_and_health_after_a_lifecycle_step(server, data
         status, text = await asyncio.to_thread(_get, f"http://127.0.0.1:{settings.metrics_port}/metrics")
         assert status == 200
         series = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line.startswith("temporal_")}
-        assert "temporal_workflow_task_schedule_to_start_latency_bucket" in series or any(
-            s.startswith("temporal_workflow_task_schedule_to_start_latency") for s in series), sorted(series)
-        assert any(s.startswith("temporal_activity_execution_latency") for s in series), sorted(series)
+        # what deploy/grafana and deploy/prometheus read (Prometheus naming: _seconds, _total)
+        assert {"temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
+                "temporal_activity_schedule_to_start_latency_seconds_bucket",
+                "temporal_activity_execution_latency_seconds_bucket",
+                "temporal_workflow_task_execution_latency_seconds_bucket"} <= series, sorted(series)
         assert f'task_queue="{settings.task_queue}"' in text
+        # the service's own gauges (deploy/prometheus alerts): outbox and calendar
+        assert re.search(r"^centers_outbox_unsent(\{[^}]*\})? \d+", text, re.MULTILINE), text[-2000:]
+        assert re.search(r"^centers_outbox_oldest_unsent_age_seconds(\{[^}]*\})? [\d.e+-]+", text, re.MULTILINE)
+        days = re.search(r"^centers_calendar_days_left(?:\{[^}]*\})? (-?\d+)", text, re.MULTILINE)
+        assert days and int(days.group(1)) != 0
         assert await asyncio.to_thread(_get, f"{health}/healthz") == (200, '{"status": "alive"}')
         assert (await asyncio.to_thread(_get, f"{health}/readyz"))[0] == 200
         assert (await asyncio.to_thread(_get, f"{health}/nope"))[0] == 404
