@@ -23,6 +23,7 @@ EXPORTED = {
     "temporal_activity_execution_failed_total",
     "temporal_num_pollers",
     "centers_outbox_unsent",
+    "centers_outbox_failed",
     "centers_outbox_oldest_unsent_age_seconds",
     "centers_calendar_days_left",
 }

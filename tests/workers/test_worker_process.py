@@ -162,6 +162,7 @@ async def test_prometheus_metrics_and_health_after_a_lifecycle_step(server, data
         assert f'task_queue="{settings.task_queue}"' in text
         # the service's own gauges (deploy/prometheus alerts): outbox and calendar
         assert re.search(r"^centers_outbox_unsent(\{[^}]*\})? \d+", text, re.MULTILINE), text[-2000:]
+        assert re.search(r"^centers_outbox_failed(\{[^}]*\})? \d+", text, re.MULTILINE)
         assert re.search(r"^centers_outbox_oldest_unsent_age_seconds(\{[^}]*\})? [\d.e+-]+", text, re.MULTILINE)
         days = re.search(r"^centers_calendar_days_left(?:\{[^}]*\})? (-?\d+)", text, re.MULTILINE)
         assert days and int(days.group(1)) != 0
