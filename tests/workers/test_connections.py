@@ -177,3 +177,28 @@ async def test_smtp_plain_without_login_still_works(tmp_path: Path) -> None:
 def test_starttls_and_implicit_tls_exclude_each_other() -> None:
     with pytest.raises(ValueError, match="SMTP_STARTTLS and SMTP_TLS"):
         SmtpSettings.from_settings(Settings(smtp_starttls=True, smtp_tls=True, _env_file=None))
+
+
+# -- tracing -------------------------------------------------------------------------------------------
+
+
+def test_tracing_is_off_unless_a_collector_is_named() -> None:
+    from workers.temporal_client import interceptors
+
+    assert interceptors(Settings(_env_file=None)) == []
+
+
+def test_tracing_asked_for_without_the_extra_says_how_to_install_it() -> None:
+    """OTEL_EXPORTER_OTLP_ENDPOINT set: the TracingInterceptor, or, without the `otel` extra, a clear error."""
+    from workers.temporal_client import interceptors
+
+    settings = Settings(otel_exporter_otlp_endpoint="http://127.0.0.1:4317", _env_file=None)
+    try:
+        import opentelemetry.sdk  # noqa: F401
+    except ImportError:
+        with pytest.raises(RuntimeError, match=r"\[otel\]"):
+            interceptors(settings)
+    else:
+        from temporalio.contrib.opentelemetry import TracingInterceptor
+
+        assert isinstance(interceptors(settings)[0], TracingInterceptor)
