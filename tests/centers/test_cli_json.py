@@ -108,3 +108,14 @@ async def test_update_timeout_gives_the_retry_advice(env, tmp_path):
                        "--timeout", "1", "--request-id", "r-timeout-1", client=env.client)
     assert result.status == 1, result
     assert "no answer within 1 s" in result.err and "--request-id r-timeout-1" in result.err
+
+
+async def test_unwritable_out_exits_2(database_url, tmp_path):
+    """Bad input at the door, as documented: exit 2 and nothing written."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for out in (str(tmp_path / "missing" / "s.csv"), str(a_file / "s.xlsx"), str(tmp_path)):
+        result = await cli("report", "status", "--out", out, database_url=database_url)
+        assert result.status == 2, result
+        assert "--out" in result.err
+    assert a_file.read_text() == "x"
