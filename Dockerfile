@@ -16,8 +16,9 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 # The source tree minus what .dockerignore keeps out (.git, .venv, var/, .env, tests, bench), so a new
 # package (portal/) needs no change here; pyproject.toml decides what is installed.
 COPY . .
-# --no-deps: every dependency came from the lock above; this adds only our code and console scripts.
-RUN pip install --no-deps . \
+# --no-deps: every dependency came from the lock above; --no-build-isolation: so did setuptools, the
+# build backend (the lock carries it), so nothing unpinned is fetched. This adds our code and scripts.
+RUN pip install --no-deps --no-build-isolation . \
     && useradd --create-home --uid 10001 --user-group app
 
 USER 10001:10001

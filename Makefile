@@ -28,8 +28,10 @@ clean-var:
 	-test ! -d var/pg || $(VENV)/bin/python -c "from db.embedded import stop_embedded; stop_embedded('var/pg')"
 	rm -rf var/
 
-# The worker image's hashed lock file (runtime dependencies only), from pyproject.toml and PyPI.
+# The worker image's hashed lock file (runtime dependencies and the build backend), from pyproject.toml
+# and PyPI alone: a local pip config (mirrors, constraints, wheel folders) must not leak into it.
 lock: $(VENV)/.installed
 	$(VENV)/bin/python -m pip install --quiet pip-tools
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --index-url https://pypi.org/simple \
+	PIP_CONFIG_FILE=/dev/null PIP_CONSTRAINT= PIP_FIND_LINKS= $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --all-build-deps \
+		--index-url https://pypi.org/simple \
 		--no-emit-index-url -o requirements.lock pyproject.toml

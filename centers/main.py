@@ -184,7 +184,11 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
     if args.command == "completion":
         import argcomplete
 
-        ctx.out.write(argcomplete.shellcode(["centers"], shell=args.shell))
+        script = argcomplete.shellcode(["centers"], shell=args.shell)
+        if ctx.json_mode:
+            ctx.emit({"shell": args.shell, "script": script})
+        else:
+            ctx.out.write(script)
         return OK
     if args.command == "calendar" and args.from_notice:
         return calendar_info.from_notice(ctx, args.from_notice, args.year, args.source)

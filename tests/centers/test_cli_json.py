@@ -70,6 +70,7 @@ async def test_every_command_prints_pure_json(dev_client, db_pool, database_url,
     assert "covered_through" in _document(await cli("--json", "calendar", **run))
     assert all(m["state"] == "applied" for m in _document(await cli("--json", "db", "status", **run))["migrations"])
 
+    assert "complete" in _document(await cli("--json", "completion", "bash"))["script"]
     bad = await cli("--json", "show", "no-such-center", **run)
     assert _document(bad, status=1)["error"]  # a failure is a document too
 
