@@ -66,10 +66,12 @@ class Context:
     async def db_url(self) -> str:
         """The injected URL, else DATABASE_URL, else the embedded server under VAR_DIR/pg."""
         if self.database_url is None:
-            from db.embedded import database_url
+            from db.embedded import NoDatabase, database_url
 
             try:
                 self.database_url = await asyncio.to_thread(database_url, self.settings)
+            except NoDatabase as err:  # says what to set already
+                raise Failed(str(err)) from None
             except Exception as err:
                 raise Failed(f"cannot find the database (DATABASE_URL unset, embedded server under "
                              f"{self.settings.var_dir}/pg): {err}") from None
