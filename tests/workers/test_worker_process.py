@@ -16,18 +16,14 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio.client import (
     Client, ScheduleCalendarSpec, ScheduleOverlapPolicy, SchedulePolicy, ScheduleRange, ScheduleSpec,
     WorkflowExecutionStatus,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from models.directory import load_offices
 from models.policy import GUIDELINE_2025
@@ -38,24 +34,11 @@ from tests.fixtures import factories as f
 from workers import main as worker_main
 from workers import schedules
 from workers.settings import Settings
-from workers.temporal_dev import DevServer, free_port, start_dev_server
+from workers.temporal_dev import DevServer, free_port
 from workflows.lifecycle import CenterLifecycle
 from workflows.monitoring import SCHEDULE_ID
 
 WORKER = Path(sys.executable).parent / "centers-worker"
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
-    directory = tmp_path_factory.mktemp("temporal-ops")
-    dev = await start_dev_server(directory / "t.sqlite", directory / "t.log", port=free_port(), headless=True)
-    yield dev
-    dev.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def client(server: DevServer) -> Client:
-    return await Client.connect(server.address, data_converter=pydantic_data_converter)
 
 
 def _settings(server: DevServer, database_url: str, smtp_server: Any, **extra: Any) -> Settings:
@@ -97,10 +80,10 @@ def _application() -> dict[str, Any]:
 # -- schedules ---------------------------------------------------------------------------------------
 
 
-async def test_m5_changed_digest_spec_reaches_the_server_on_restart(server, client, database_url, smtp_server,
-                                                                    monkeypatch):
+async def test_m5_changed_digest_spec_reaches_the_server_on_restart(ops_server, ops_client, database_url,
+                                                                    smtp_server, monkeypatch):
     """An older release made the schedule with another spec; the restarted worker brings it up to date."""
-    settings = _settings(server, database_url, smtp_server)
+    settings = _settings(ops_server, database_url, smtp_server)
     current = schedules.monitoring_schedule
 
     def old_release(task_queue: str):
@@ -115,21 +98,21 @@ async def test_m5_changed_digest_spec_reaches_the_server_on_restart(server, clie
     task, stop = await _run_until_ready(settings)
     stop.set()
     await task
-    before = (await client.get_schedule_handle(SCHEDULE_ID).describe()).schedule
+    before = (await ops_client.get_schedule_handle(SCHEDULE_ID).describe()).schedule
     assert list(before.spec.calendars[0].day_of_month) == [ScheduleRange(2, 2, 1)]
 
     monkeypatch.setattr(schedules, "monitoring_schedule", current)  # the new release
     task, stop = await _run_until_ready(settings)
     stop.set()
     await task
-    after = (await client.get_schedule_handle(SCHEDULE_ID).describe()).schedule
+    after = (await ops_client.get_schedule_handle(SCHEDULE_ID).describe()).schedule
     calendar = after.spec.calendars[0]
     assert (list(calendar.day_of_month), list(calendar.hour)) == ([ScheduleRange(1, 1, 1)], [ScheduleRange(9, 9, 1)])
     assert after.spec.time_zone_name == "Asia/Shanghai"
     assert after.policy.overlap == ScheduleOverlapPolicy.SKIP  # one digest at a time
     assert after.policy.catchup_window == schedules.DIGEST_CATCHUP  # a missed digest is sent within a week
     # and a third start changes nothing
-    assert await schedules.ensure_schedule(client, SCHEDULE_ID, current(settings.task_queue)) == "unchanged"
+    assert await schedules.ensure_schedule(ops_client, SCHEDULE_ID, current(settings.task_queue)) == "unchanged"
 
 
 # -- metrics and health ------------------------------------------------------------------------------
@@ -143,8 +126,8 @@ def _get(url: str) -> tuple[int, str]:
         return err.code, err.read().decode()
 
 
-async def test_prometheus_metrics_and_health_after_a_lifecycle_step(server, database_url, smtp_server):
-    settings = _settings(server, database_url, smtp_server, metrics_port=free_port(), health_port=free_port())
+async def test_prometheus_metrics_and_health_after_a_lifecycle_step(ops_server, database_url, smtp_server):
+    settings = _settings(ops_server, database_url, smtp_server, metrics_port=free_port(), health_port=free_port())
     health = f"http://127.0.0.1:{settings.health_port}"
     task, stop = await _run_until_ready(settings)
     try:
@@ -205,13 +188,13 @@ async def _identities(handle: Any) -> list[str]:
             if e.HasField("workflow_task_completed_event_attributes")]
 
 
-async def test_two_workers_one_killed_every_lifecycle_completes_on_the_other(server, client, database_url,
+async def test_two_workers_one_killed_every_lifecycle_completes_on_the_other(ops_server, ops_client, database_url,
                                                                             smtp_server, tmp_path):
-    settings = _settings(server, database_url, smtp_server)
+    settings = _settings(ops_server, database_url, smtp_server)
     first = await _worker_process(settings, tmp_path / "first.log")
     second = await _worker_process(settings, tmp_path / "second.log")
     try:
-        handles = [await _start(client, settings.task_queue) for _ in range(6)]
+        handles = [await _start(ops_client, settings.task_queue) for _ in range(6)]
         await asyncio.gather(*(h.execute_update("submit_application", _application()) for h in handles))
         served_by = {i for h in handles for i in await _identities(h)}
         assert any(f":{first.pid}" in i for i in served_by), served_by  # both took part before the kill
