@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 ALERTS = REPO / "deploy/prometheus/alerts.yml"
 DASHBOARD = REPO / "deploy/grafana/innovation-centers.json"
 OPERATIONS = REPO / "docs/operations.md"
-# Series seen on a live worker's endpoint (test_worker_process.py), plus the SDK's failure counters,
-# which appear once the first failure is counted (names as the Prometheus exporter writes them).
+# Series seen on a live worker's endpoint: test_worker_process.py (latencies, pollers, our gauges) and
+# test_failure_metrics.py (the failure counters, which appear with the first failure).
 EXPORTED = {
     "temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
     "temporal_activity_schedule_to_start_latency_seconds_bucket",
