@@ -31,6 +31,10 @@ _runtime_key: str | None = None
 
 def load_profile(settings: Settings) -> ClientConfigProfile:
     """The envconfig profile, with our settings applied on top (see the module docstring)."""
+    source = settings.temporal_config_file
+    if source is not None and not source.is_file():
+        # envconfig would quietly fall back to no file: a mistyped path must not mean "plaintext to localhost"
+        raise FileNotFoundError(f"TEMPORAL_CONFIG_FILE {source} does not exist (or is not a file)")
     env = dict(os.environ)
     if settings.temporal_api_key is not None:  # from `.env` too, not only the process environment
         env["TEMPORAL_API_KEY"] = settings.temporal_api_key.get_secret_value()

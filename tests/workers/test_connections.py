@@ -87,9 +87,12 @@ def test_explicit_address_wins_over_the_profile_and_defaults_fill_in(tmp_path: P
     config = connect_config(Settings(temporal_config_file=path, temporal_profile="prod", _env_file=None))
     assert config["target_host"] == "other:7233" and config["namespace"] == "innovation-centers"
     monkeypatch.delenv("TEMPORAL_ADDRESS")
-    bare = connect_config(Settings(temporal_config_file=tmp_path / "absent.toml", _env_file=None))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/temporalio/temporal.toml either
+    bare = connect_config(Settings(_env_file=None))
     assert bare["target_host"] == "localhost:7233" and bare["namespace"] == "default"
     assert "tls" not in bare
+    with pytest.raises(FileNotFoundError, match="TEMPORAL_CONFIG_FILE"):  # a typo is an error, not plaintext
+        connect_config(Settings(temporal_config_file=tmp_path / "absent.toml", _env_file=None))
 
 
 def test_identity_names_the_user() -> None:
