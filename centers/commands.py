@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+import asyncpg
 from temporalio.client import (
     WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -26,9 +27,12 @@ from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
+from db.mailer import undelivered_mail
+from models.mail import UndeliveredMail
 from models.state import ActionResult, CenterState, LifecycleInput
 from rules.calendar import end_of_day
 from rules.catalog import ACTIONS
+from rules.messages import period_note
 from workflows.lifecycle import CenterLifecycle
 from workflows.visibility import initial_search_attributes, static_summary
 
@@ -251,8 +255,25 @@ async def show(ctx: Context, center_id: str, as_json: bool = False) -> int:
         ctx.emit(raw)
     else:
         state = CenterState.model_validate(raw)
-        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id))))
+        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id)),
+                             await _undelivered(ctx, center_id)))
     return OK
+
+
+async def _undelivered(ctx: Context, center_id: str) -> list[UndeliveredMail]:
+    """The center's mail the outbox has not delivered; the state shows without it if the database is away."""
+    try:
+        conn = await ctx.db()
+    except Failed as err:
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    try:
+        return await undelivered_mail(conn, center_id)
+    except asyncpg.PostgresError as err:  # e.g. a database the worker has not migrated yet
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    finally:
+        await conn.close()
 
 
 # -- list ------------------------------------------------------------------------------------------
@@ -402,13 +423,17 @@ async def deadlines(ctx: Context, *, county: str | None = None, overdue_only: bo
             "phase": s.phase.value, "deadline_id": d.id, "kind": d.kind, "rule_id": d.rule_id,
             "due_at": d.due_at.isoformat(), "who_acts": d.who_acts.value, "title_en": d.title_en,
             "title_zh": d.title_zh, "overdue": deadline_status(d, now) == "OVERDUE",
+            # PD10: a period's nominal end when it differs, and whether the end is still provisional or held
+            "nominal_due_at": d.nominal_due_at.isoformat() if d.nominal_due_at else None,
+            "provisional": d.provisional, "held": d.held_since is not None,
         } for d, s in rows])
     elif not rows:
         ctx.print("no open deadline")
     else:
         ctx.print(table(
             ["due (Asia/Shanghai)", "status", "center", "county", "deadline", "rule", "who acts"],
-            [(due_text(d.due_at), deadline_status(d, now), f"{s.center_id} {s.display_name}",
+            [(due_text(d.nominal_due_at if d.held_since and d.nominal_due_at else d.due_at) + period_note(d)[1],
+              deadline_status(d, now), f"{s.center_id} {s.display_name}",
               county_text(s.profile.county.value), f"{d.title_en} / {d.title_zh}", d.rule_id, d.who_acts.value)
              for d, s in rows],
         ))

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.calendar_signal import announce_calendar
 from workers.schedules import ensure_schedules
 from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
@@ -91,6 +92,10 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         log.info("worker started", address=client.service_client.config.target_host,
                  namespace=client.namespace, task_queue=settings.task_queue, identity=client.identity,
                  metrics_port=settings.metrics_port, health_port=settings.health_port)
+        try:  # PD10: provisional period ends settle when the data grew (never stops the worker)
+            await announce_calendar(client, pool, local_date(datetime.now(UTC)))
+        except Exception:
+            log.exception("calendar_announce_failed")
         polling.set()
         if ready is not None:
             ready.set()
