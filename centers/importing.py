@@ -51,4 +51,7 @@ async def import_center(ctx: Context, file: str, *, request_id: str | None, acto
         raise Failed(f"could not start {wid}: {err.message}") from None
     ctx.print(f"imported {wid} (run {handle.result_run_id}) in phase {preview.phase.value}, from {imp.source_ref}")
     ctx.print(f"web UI  {ctx.ui_link(wid)}")
+    if ctx.json_mode:
+        ctx.emit({"outcome": "imported", "workflow_id": wid, "run_id": handle.result_run_id,
+                  "phase": preview.phase.value, "source_ref": imp.source_ref, "ui": ctx.ui_link(wid)})
     return OK
