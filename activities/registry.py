@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from activities.calendar import compute_notice_end
+from activities.designation import DesignationActivities
 from activities.ledger import LedgerActivities
 from activities.monitoring import MonitoringActivities
 from activities.outcomes import OutcomeActivities
@@ -27,5 +28,7 @@ def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., An
         outcomes.find_active_bans,
         compute_notice_end,
         ledger.reserve_advance,
+        ledger.reserve_subsidy_advance,
+        DesignationActivities(pool).find_live_centers_named,
         MonitoringActivities(pool).load_status_board,
     ]

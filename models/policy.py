@@ -73,6 +73,15 @@ class Policy(BaseModel):
     compliance_lookback_years: int = Field(
         3, ge=1, description="D3 (5): no serious illegal or dishonest conduct in this many past years"
     )
+    settlement_due: MonthDay = Field(
+        MonthDay(month=12, day=31),
+        description="PD13: the settlement of subsidy year Y is due on this day of year Y+1 (city bureau)",
+    )
+    designation_document_days: int = Field(
+        30, ge=1,
+        description="PD16 (product decision): days the city bureau has to issue the designation document once the"
+                    " notice has ended with no open objection, and to resolve an objection still open at its end",
+    )
     reminder_days_before: tuple[int, ...] = Field(
         (30, 7, 1), description="PD9: days before a deadline at which reminders are sent"
     )

@@ -35,6 +35,9 @@ REJECTIONS_KEPT = 50
 # Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
 # M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
 HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
+# Patch: the rule book's PD11-PD17 (money always settled, findings before penalties, designation by
+# document). Runs begun before it keep the rules they started with (CenterState.rule_book_pd11).
+RULE_BOOK_PD11_PD17 = "pd1x-rule-book-pd11-pd17"
 
 
 def refused(refusal: Refusal) -> ApplicationError:
@@ -58,6 +61,7 @@ class CenterLifecycle:
     @workflow.run
     async def run(self, input: LifecycleInput) -> CenterState:
         self.hide_internal = workflow.patched(HIDE_INTERNAL_DEADLINES)
+        self.state.rule_book_pd11 = workflow.patched(RULE_BOOK_PD11_PD17)
         async with self.lock:
             if input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))

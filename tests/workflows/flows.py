@@ -6,7 +6,7 @@ import asyncio
 from datetime import date, timedelta
 
 from models.state import CenterState
-from rules.calendar import local_date
+from rules.calendar import end_of_day, local_date
 from tests.fixtures import factories as f
 
 
@@ -25,11 +25,13 @@ async def until(handle, predicate, what: str) -> CenterState:
 
 
 async def advance_and_settle(handle, env, advance: str, due: str) -> CenterState:
-    """S2: this year's advance, then a settlement below it, which opens a clawback."""
+    """S2: this year's advance, then (PD13: from 1 January of the next year) a settlement below it,
+    which opens a clawback."""
     bureau = f.actor("city_bureau")
     year = (await today(env)).year
     await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
                                                   "amount_yuan": advance, "payment_ref": "拨款单"})
+    await env.sleep(end_of_day(date(year, 12, 31)) + timedelta(hours=2) - await env.get_current_time())
     await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
                                                    "amount_due_yuan": due, "assessment_ref": "绩效评价"})
     return await state_of(handle)
@@ -45,12 +47,16 @@ async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
     await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
 
 
-async def designate(handle, env) -> CenterState:
-    """D3-D7 with today's date; sleeps past the 5-working-day notice."""
+async def designate(handle, env, name_xx: str | None = None) -> CenterState:
+    """D3-D7 with today's date; sleeps past the 5-working-day notice; PD16: the bureau then issues
+    the designation document, dated the day after the notice."""
     await through_evaluation(handle)
     await handle.execute_update("publish_notice", f.notice(await today(env)))
     state = await state_of(handle)
     await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await until(handle, lambda s: s.deadline("designation-document") is not None, "document due")
+    await handle.execute_update("issue_designation", f.designation_document(
+        await today(env), **({"name_xx": name_xx} if name_xx else {})))
     state = await state_of(handle)
     assert state.phase == "designated", state.phase
     return state
@@ -78,9 +84,11 @@ async def dismiss(handle, objection_id: str) -> None:
 
 
 async def objection_held_then_dismissed(handle, env) -> CenterState:
-    """D7: an objection still open when the notice ends holds the designation until it is resolved."""
+    """D7, PD16: an objection still open when the notice ends holds the designation until it is
+    resolved; then the bureau issues the designation document."""
     state = await notice_ended_with_open_objection(handle, env)
     await dismiss(handle, state.objections[0].id)
+    await handle.execute_update("issue_designation", f.designation_document(await today(env)))
     return await state_of(handle)
 
 
