@@ -47,16 +47,27 @@ async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
     await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
 
 
+def unique_xx(handle) -> str:
+    """PD16: the name is unique among live centers, and the tests share one database: the bureau
+    sets another ×× for each (tests of the default name use a database of their own)."""
+    return "新材料" + handle.id[-6:]
+
+
+async def issue_document(handle, env, name_xx: str | None = None) -> dict:
+    """PD16: the bureau issues the designation document today."""
+    return await handle.execute_update("issue_designation", f.designation_document(
+        await today(env), name_xx=name_xx or unique_xx(handle)))
+
+
 async def designate(handle, env, name_xx: str | None = None) -> CenterState:
     """D3-D7 with today's date; sleeps past the 5-working-day notice; PD16: the bureau then issues
-    the designation document, dated the day after the notice."""
+    the designation document (name_xx: the ×× of the name, unique per test center by default)."""
     await through_evaluation(handle)
     await handle.execute_update("publish_notice", f.notice(await today(env)))
     state = await state_of(handle)
     await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
     state = await until(handle, lambda s: s.deadline("designation-document") is not None, "document due")
-    await handle.execute_update("issue_designation", f.designation_document(
-        await today(env), **({"name_xx": name_xx} if name_xx else {})))
+    await issue_document(handle, env, name_xx)
     state = await state_of(handle)
     assert state.phase == "designated", state.phase
     return state
@@ -88,7 +99,7 @@ async def objection_held_then_dismissed(handle, env) -> CenterState:
     resolved; then the bureau issues the designation document."""
     state = await notice_ended_with_open_objection(handle, env)
     await dismiss(handle, state.objections[0].id)
-    await handle.execute_update("issue_designation", f.designation_document(await today(env)))
+    await issue_document(handle, env)
     return await state_of(handle)
 
 
