@@ -75,7 +75,7 @@ async def test_d7_pd16_full_run_to_designation_by_document_with_audit_and_mail(c
         lambda m: profile.center_id in text_of(m) and "designation document due" in str(m["Subject"]), timeout=10)
     assert "kjj@zhoushan.example" in addresses(due)
     designated = await smtp_server.wait_for(
-        lambda m: profile.center_id in text_of(m) and str(m["Subject"]).endswith("Designation"), timeout=10)
+        lambda m: profile.center_id in text_of(m) and "/ Designation —" in str(m["Subject"]), timeout=10)
     assert "舟山市新材料产业创新中心" in text_of(designated) and "舟科发〔2026〕18号" in text_of(designated)
     assert addresses(designated) == {"wangmin@center.example", "kj-dinghai@zhoushan.example", "kjj@zhoushan.example"}
 
