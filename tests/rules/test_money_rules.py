@@ -386,3 +386,39 @@ def test_pd12_ledger_refusal_refuses_the_action_by_its_rule_and_field():
         engine.decide(state, "grant_advance", act, T0, AdvanceReservation(refusal=LedgerRefusal(
             rule_id="PD12", field="year", message="an advance for 2027 is granted only during 2027")))
     assert (info.value.rule_id, info.value.field) == ("PD12", "year")
+
+
+def test_pd9_s3_reminders_reach_the_bureau_as_well_as_the_center():
+    """PD9: the bureau decides and records what the S3 lapse brings (notice, settlement), so its
+    reminders go to the bureau too; an annual report's do not (the center alone acts)."""
+    state = granted(new_state(), grant(2026, "600000")).state
+    state, decisions = until(state, end_of_day(date(2028, 3, 2)) - timedelta(days=2))
+    s3 = [d for d in decisions if d.event == "reminder" and "S3" in d.rule_ids]
+    assert len(s3) == 2  # 30 and 7 days before
+    city, contact = str(state.offices.city_bureau_email), state.profile.contact_emails[0]
+    assert all(city in d.emails[0].to and contact in d.emails[0].to for d in s3)
+    _, old = until(granted(legacy(), grant(2026, "600000")).state, end_of_day(date(2028, 3, 2)) - timedelta(days=2))
+    assert [city not in d.emails[0].to for d in old if d.event == "reminder"] == [True, True]  # before the patch
+
+
+def test_pd14_m3_cancellation_lets_the_bureau_settle_the_years_it_covers_now():
+    """PD14, M3: a cancellation from the year of the change asks a settlement of each advance of the
+    years it covers (the amount due may be zero); the lifecycle has ended, so they are settled at once."""
+    from models.designation import Designation
+    from rules.engine import ON_DESIGNATED
+
+    state = granted(new_state(), grant(2026, "900000")).state
+    state.phase, state.designation = "designated", Designation(on=date(2026, 3, 2), name=state.profile.designated_name)
+    for hook in ON_DESIGNATED:
+        hook(state, T0)
+    now = datetime(2026, 9, 1, 2, 0, tzinfo=timezone.utc)
+    state = run(state, "report_major_change", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                               "kind": "merger", "happened_on": "2026-08-01", "description": "合并"},
+                now).state
+    cancelled = run(state, "record_major_change_review", {"actor": bureau(), "request_id": f.rid(),
+                                                          "change_id": state.operating.major_changes[0].id,
+                                                          "still_eligible": False, "finding": "不再符合"}, now)
+    assert cancelled.state.phase == "cancelled" and "2026" in cancelled.emails[0].body
+    assert [d.id for d in cancelled.state.agenda] == ["settlement-2026"]
+    settled = run(cancelled.state, "settle_subsidy", settle(2026, "0"), now)
+    assert settled.state.subsidy.clawback(2026).amount_yuan == D("900000.00")

@@ -171,7 +171,7 @@ def test_m2_before_pd15_rectification_running_out_delists_and_bans_the_entity():
     assert (ban.starts_on, ban.ends_on) == (date(2028, 5, 21), date(2030, 5, 20))
 
 
-def test_pd15_rectification_running_out_is_overdue_for_the_bureau_and_nothing_happens_by_itself():
+def test_pd9_pd15_rectification_running_out_is_overdue_for_the_bureau_and_nothing_happens_by_itself():
     """PD15: no result by the end of the period: the deadline turns overdue (the bureau is told, and
     reminded before, PD9); the center is not delisted without a finding."""
     now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
