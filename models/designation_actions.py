@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.actor import Action
+from models.text import Identifier, Line, Name, Note, Paragraph, Reference, Statement
+
+MAX_MATERIALS = 50
+MAX_PARTNER_AGREEMENTS = 50
 
 
 class Evidence(BaseModel):
@@ -16,7 +20,7 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     met: bool
-    evidence: str = Field(min_length=1, max_length=2000, description="Document reference or short description")
+    evidence: Note = Field(description="Document reference or short description")
 
 
 class LeadUnitKind(StrEnum):
@@ -65,9 +69,9 @@ class IntegrityCommitment(BaseModel):
     """D4: the lead unit's integrity commitment letter (诚信承诺书)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    signed_by: str = Field(min_length=1, description="The lead unit that signs it")
+    signed_by: Name = Field(description="The lead unit that signs it")
     signed_on: date
-    document_ref: str = Field(min_length=1)
+    document_ref: Reference
 
 
 class SubmitApplication(Action):
@@ -77,20 +81,19 @@ class SubmitApplication(Action):
     commitment_letter: IntegrityCommitment | None = Field(
         description="D4, PD17: mandatory; signed by the lead unit, dated no later than the application"
     )
-    construction_plan: str | None = Field(
-        default=None, min_length=1, max_length=200,
-        description="PD17, M7: reference of the construction plan (建设方案); required",
+    construction_plan: Reference | None = Field(
+        default=None, description="PD17, M7: reference of the construction plan (建设方案); required",
     )
-    materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
-    partner_agreements: dict[str, str] = Field(
-        default_factory=dict, description="M6: partner credit code -> reference of the signed cooperation agreement"
+    materials: list[Reference] = Field(default_factory=list, max_length=MAX_MATERIALS, description="D4: references of the application materials")
+    partner_agreements: dict[Line(40), Reference] = Field(
+        default_factory=dict, max_length=MAX_PARTNER_AGREEMENTS, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     ok: bool
-    note: str = Field(min_length=1, max_length=2000)
+    note: Note
 
 
 class RecordCountyReview(Action):
@@ -100,21 +103,21 @@ class RecordCountyReview(Action):
     credit: Finding
     materials_authentic: Finding
     recommend: bool
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Statement
 
 
 class RecordCityEvaluation(Action):
     """D6: the result of the experts' or third party's comprehensive review."""
 
     evaluator_kind: Literal["expert_panel", "third_party"]
-    evaluator: str = Field(min_length=1, max_length=200)
-    score: float = Field(ge=0, le=100)
-    opinion: str = Field(min_length=1, max_length=4000)
+    evaluator: Name
+    score: float = Field(ge=0, le=100, strict=True, allow_inf_nan=False)
+    opinion: Statement
     propose: bool = Field(description="Propose for designation (on the list) or reject")
-    report_ref: str = Field(min_length=1, max_length=200)
+    report_ref: Reference
     evaluated_on: date | None = Field(default=None, description="Date of the review report; today if omitted")
-    lead_unit_exception: str | None = Field(
-        default=None, min_length=1, max_length=2000,
+    lead_unit_exception: Note | None = Field(
+        default=None,
         description="PD17, D3 (1): the bureau's exception admitting a lead unit of another kind (原则上); "
                     "required to propose such a center",
     )
@@ -124,29 +127,29 @@ class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
 
     published_on: date
-    reference: str = Field(min_length=1, max_length=200, description="Where it is published, document number")
+    reference: Reference = Field(description="Where it is published, document number")
 
 
 class FileObjection(Action):
     """D7: an objection during the notice."""
 
-    objector: str = Field(min_length=1, max_length=200)
-    contact: str = Field(min_length=1, max_length=200)
-    grounds: str = Field(min_length=1, max_length=4000)
+    objector: Name
+    contact: Line(200)
+    grounds: Paragraph(2000)
 
 
 class ResolveObjection(Action):
     """D7: the bureau's verification of an objection."""
 
-    objection_id: str
+    objection_id: Identifier
     outcome: Literal["upheld", "dismissed"]
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Statement
 
 
 class Withdraw(Action):
     """The implementing entity withdraws before designation."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Note
 
 
 NAME_PREFIX = "舟山市"
@@ -161,10 +164,10 @@ class IssueDesignation(Action):
         "document_number": "舟科发〔2026〕18号", "issued_on": "2026-05-26", "name_xx": "新材料",
     }]})
 
-    document_number: str = Field(min_length=1, max_length=200, description="PD16: number of the designation document")
+    document_number: Reference = Field(description="PD16: number of the designation document")
     issued_on: date = Field(description="PD16: date of the document: after the notice ended, not in the future")
-    name_xx: str | None = Field(
-        default=None, min_length=1, max_length=40,
+    name_xx: Line(40) | None = Field(
+        default=None,
         description="PD16: the ×× of 舟山市××产业创新中心; the field's Chinese name if omitted; must give a name "
                     "no live center already has",
     )

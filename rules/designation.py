@@ -277,13 +277,21 @@ def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_a
     return Decision(state, f"notice published, ends {messages.format_due(ends_at)}", ("D7", "PD2"), emails=[email])
 
 
+# A bound, not a rule: the state (and every answer that carries it) must stay far below Temporal's
+# payload limit, whatever the public sends. Each objection keeps at most 2,000 characters of grounds.
+MAX_OBJECTIONS_PER_NOTICE = 30
+
+
 def check_objection(state: CenterState, act: FileObjection, now: datetime) -> None:
     """D7: objections are taken only while the notice runs: not after it ends, nor before the day it
-    is published (a notice may be published ahead)."""
+    is published (a notice may be published ahead); at most MAX_OBJECTIONS_PER_NOTICE."""
     assert state.notice is not None
     if state.rule_book_pd11 and local_date(now) < state.notice.published_on:
         raise Refusal("D7", "notice", f"the notice is published on {state.notice.published_on}; objections are "
                       "taken from then until it ends")
+    if len(state.objections) >= MAX_OBJECTIONS_PER_NOTICE:
+        raise Refusal("D7", "objection", f"this notice already holds {MAX_OBJECTIONS_PER_NOTICE} objections, the most "
+                      "the system records; send further objections to the city bureau in writing")
     if state.notice.ended or now >= state.notice.ends_at:
         raise Refusal("D7", "notice", f"the notice ended at {messages.format_due(state.notice.ends_at)}; "
                       "objections are taken only while it runs")
