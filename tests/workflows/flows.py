@@ -126,3 +126,34 @@ async def advance_settled_into_clawback_and_repaid(handle, env) -> CenterState:
                                                      "year": state.subsidy.years[0].year,
                                                      "amount_yuan": "400.00", "receipt_ref": "缴款书"})
     return await state_of(handle)
+
+
+async def withdrawn_money_settled_after_the_lapse(handle, env) -> CenterState:
+    """PD13, PD14: an advance, a withdrawal, the S3 lapse (the money stays open, no clawback by
+    itself), then the bureau's settlement and the repayment of the rest: the lifecycle completes."""
+    bureau = f.actor("city_bureau")
+    start = await today(env)
+    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
+    await handle.execute_update("withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                             "reason": "不再建设"})
+    state = await state_of(handle)
+    lapse = state.deadline("s3-designation").due_at
+    await env.sleep(lapse - await env.get_current_time() + timedelta(hours=1))
+    await until(handle, lambda s: s.subsidy.s3_lapsed, "S3 lapse")
+    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                   "amount_due_yuan": "300.00", "assessment_ref": "绩效评价"})
+    await handle.execute_update("record_repayment", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                     "amount_yuan": "700.00", "receipt_ref": "缴款书"})
+    return await handle.result()
+
+
+async def rejected_then_reapplied(handle, env) -> CenterState:
+    """S3 (docs/decisions.md): rejected after an advance, the center applies again in the same lifecycle."""
+    await handle.execute_update("grant_advance", {"actor": f.actor("city_bureau"), "request_id": f.rid(),
+                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
+    await handle.execute_update("submit_application", f.application())
+    await handle.execute_update("record_county_review", f.county_review(recommend=False))
+    await env.sleep(timedelta(days=10))
+    await handle.execute_update("submit_application", f.application())
+    return await state_of(handle)
