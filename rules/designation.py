@@ -65,7 +65,11 @@ def check_application(state: CenterState, act: SubmitApplication, now: datetime)
         check_lead_unit_code(state)
     missing = _unmet("checklist", act.checklist)
     if missing:
-        raise Refusal("D3", missing, "this eligibility condition is not met; all five conditions of D3 are required")
+        # PD8: the look-back of D3 (5) is policy data, so the message says the frozen policy's number.
+        years = (f" (no serious illegal or dishonest conduct in the last {state.policy.compliance_lookback_years} "
+                 "years)") if missing.endswith("no_serious_violation_last_3_years") else ""
+        raise Refusal("D3", missing, f"this eligibility condition is not met{years}; all five conditions of D3 are "
+                      "required")
     if act.commitment_letter is None:
         raise Refusal("D4", "commitment_letter", "the lead unit's integrity commitment letter (诚信承诺书) is mandatory")
     if state.rule_book_pd11:

@@ -178,7 +178,7 @@ def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
     decision.emails.append(messages.compose(
         state, key=f"rectification-{year}", to=messages.everyone(state), rule_id="M2",
         subject_zh="年度评价不合格，限期整改", subject_en="Unqualified: rectification within one year",
-        what_zh=f"{year}年度绩效评价结果为不合格，整改期1年。", what_en=f"The {year} evaluation is unqualified; rectify within one year.",
+        what_zh=f"{year}年度绩效评价结果为不合格，整改期{state.policy.rectification_years}年。", what_en=f"The {year} evaluation is unqualified; rectify within {state.policy.rectification_years} year(s).",
         todo_zh="实施主体：在整改期内完成整改；期满仍不合格的予以摘牌。",
         todo_en="Implementing entity: rectify within the period; still unqualified at its end means delisting.",
         due_at=due_at,

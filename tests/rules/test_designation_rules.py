@@ -256,3 +256,15 @@ def test_withdraw_only_before_designation():
     with pytest.raises(Refusal) as info:
         run(done.state, "withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(), "reason": "x"})
     assert info.value.field == "phase"
+
+
+def test_d3_pd8_compliance_look_back_in_the_message_comes_from_the_frozen_policy():
+    """PD8: the D3 (5) look-back is policy data; the refusal says the center's own number."""
+    from models.policy import GUIDELINE_2025
+
+    payload = f.application()
+    payload["checklist"]["compliance"]["no_serious_violation_last_3_years"] = {"met": False, "evidence": "处罚记录"}
+    state = new_state(policy=GUIDELINE_2025.model_copy(update={"compliance_lookback_years": 5}))
+    with pytest.raises(Refusal) as info:
+        run(state, "submit_application", payload, facts=[])
+    assert "last 5 years" in info.value.message
