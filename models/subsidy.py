@@ -153,7 +153,7 @@ class Clawback(BaseModel):
 
     id: str = Field(description="Also the id of its deadline on the agenda")
     year: int
-    rule_id: Literal["S2", "S3", "M3"]
+    rule_id: Literal["S2", "S3"]
     amount_yuan: Yuan
     repaid_yuan: Yuan = ZERO
     opened_at: datetime
