@@ -6,6 +6,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 
+from activities.errors import permanent_database_errors_fail_fast
 from db.designation import live_centers_named
 from models.designation_actions import NameQuery
 
@@ -19,6 +20,7 @@ class DesignationActivities:
         self._pool = pool
 
     @activity.defn(name="find_live_centers_named")
+    @permanent_database_errors_fail_fast
     async def find_live_centers_named(self, query: NameQuery) -> list[str]:
         """PD16: the live centers (other than the asking one) that already carry ``query.name``."""
         async with self._pool.acquire() as conn:

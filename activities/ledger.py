@@ -13,6 +13,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import permanent_database_errors_fail_fast
 from db.ledger import CapExceeded, LedgerKeyConflict, reserve_advance, reserve_subsidy_advance
 from models.subsidy import AdvanceRequest, AdvanceRequestPD11, AdvanceReservation, LedgerEntry
 
@@ -26,6 +27,7 @@ class LedgerActivities:
         self._pool = pool
 
     @activity.defn(name="reserve_advance")
+    @permanent_database_errors_fail_fast
     async def reserve_advance(self, request: AdvanceRequest) -> LedgerEntry:
         """PD6: write the advance if it fits under the year's city cap, in one locked transaction.
 
@@ -52,6 +54,7 @@ class LedgerActivities:
         return stored
 
     @activity.defn(name="reserve_subsidy_advance")
+    @permanent_database_errors_fail_fast
     async def reserve_subsidy_advance(self, request: AdvanceRequestPD11) -> AdvanceReservation:
         """S1, S2, S3, PD6, PD11, PD12: the advance if every per-center rule and the city cap allow it.
 

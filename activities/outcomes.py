@@ -9,6 +9,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import PERMANENT, permanent_database_errors_fail_fast
 from db.mailer import deliver_pending, outbox_status
 from db.outcomes import active_bans, record_batch, record_batch_salvage
 from models.effects import Ban, BanQuery, OutcomeBatch
@@ -36,7 +37,7 @@ class OutcomeActivities:
         try:
             async with self._pool.acquire() as conn:
                 await record_batch(conn, batch)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
+        except PERMANENT as err:
             async with self._pool.acquire() as conn:
                 skipped = await record_batch_salvage(conn, batch)
             log.error("outcome_not_recorded", center_id=batch.center_id, sqlstate=err.sqlstate,
@@ -47,6 +48,7 @@ class OutcomeActivities:
             ) from err
 
     @activity.defn(name="deliver_mail")
+    @permanent_database_errors_fail_fast
     async def deliver_mail(self, keys: list[str]) -> int:
         """Send these outbox rows unless already sent; return how many this attempt sent.
 
@@ -74,6 +76,7 @@ class OutcomeActivities:
         return len(done.sent)
 
     @activity.defn(name="find_active_bans")
+    @permanent_database_errors_fail_fast
     async def find_active_bans(self, query: BanQuery) -> list[Ban]:
         """PD7: the bans that stop an application on `query.on`."""
         async with self._pool.acquire() as conn:

@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+import asyncpg
 from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -25,6 +26,8 @@ from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
+from db.mailer import undelivered_mail
+from models.mail import UndeliveredMail
 from models.state import ActionResult, CenterState, LifecycleInput
 from rules.calendar import end_of_day
 from rules.catalog import ACTIONS
@@ -238,8 +241,25 @@ async def show(ctx: Context, center_id: str, as_json: bool = False) -> int:
         ctx.print(json.dumps(raw, ensure_ascii=False, indent=2))
     else:
         state = CenterState.model_validate(raw)
-        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id))))
+        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id)),
+                             await _undelivered(ctx, center_id)))
     return OK
+
+
+async def _undelivered(ctx: Context, center_id: str) -> list[UndeliveredMail]:
+    """The center's mail the outbox has not delivered; the state shows without it if the database is away."""
+    try:
+        conn = await ctx.db()
+    except Failed as err:
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    try:
+        return await undelivered_mail(conn, center_id)
+    except asyncpg.PostgresError as err:  # e.g. a database the worker has not migrated yet
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    finally:
+        await conn.close()
 
 
 # -- list ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.directory import COUNTY_NAMES_ZH, FIELD_NAMES_ZH, County, Field
+from models.mail import UndeliveredMail
 from models.state import CenterState, Deadline
 from rules.calendar import SHANGHAI
 
@@ -97,7 +98,8 @@ def _section(title: str, body: str) -> str:
     return f"\n{title}\n" + "\n".join(f"  {line}" for line in body.splitlines())
 
 
-def state_text(state: CenterState, now: datetime, ui_link: str | None = None) -> str:
+def state_text(state: CenterState, now: datetime, ui_link: str | None = None,
+               undelivered: Sequence[UndeliveredMail] = ()) -> str:
     """Everything the `state` query holds, readable by a clerk; empty sections are left out."""
     p = state.profile
     head = [
@@ -179,6 +181,15 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
             ["at", "action", "via", "by", "request", "refusal"],
             [(local_text(r.at), r.action, r.via, r.actor, r.request_id, f"[{r.rule_id}] {r.field}: {r.message}")
              for r in recent],
+        )))
+    if state.record_failures:
+        parts.append(_section("not recorded: PostgreSQL refused these steps (see the audit note)", table(
+            ["at", "step", "error"], [(local_text(r.at), r.summary, r.error) for r in state.record_failures])))
+    if undelivered:
+        parts.append(_section("undelivered mail (outbox)", table(
+            ["queued", "subject", "attempts", "state", "last error"],
+            [(local_text(m.created_at), m.subject, m.attempts, "FAILED" if m.failed else "retrying", m.last_error)
+             for m in undelivered],
         )))
     if ui_link:
         parts.append(f"\nweb UI  {ui_link}")

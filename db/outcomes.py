@@ -140,7 +140,7 @@ async def list_audit(conn: asyncpg.Connection, center_id: str) -> list[AuditEntr
 async def list_outbox(conn: asyncpg.Connection, center_id: str) -> list[OutboxEntry]:
     """The center's notifications with their delivery state, oldest first."""
     rows = await conn.fetch(
-        f"SELECT {_OUTBOX_COLUMNS}, created_at, sent_at, attempts, last_error FROM outbox "
+        f"SELECT {_OUTBOX_COLUMNS}, created_at, sent_at, attempts, last_error, next_attempt_at, failed_at FROM outbox "
         "WHERE center_id = $1 ORDER BY id",
         center_id,
     )

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
     from models.actor import Actor
     from models.effects import AuditEntry, CenterSnapshot, OutcomeBatch
+    from models.text import header_safe
     from models.state import ActionResult, CenterState, LifecycleInput, RecordFailure, Rejection
     from rules import engine
     from rules.agenda import caught_up, due_now, next_wakeup
@@ -64,8 +65,9 @@ def refused(refusal: Refusal) -> ApplicationError:
 
 
 def _bounded(value: Any, limit: int) -> str | None:
-    """Raw text from a refused payload, made safe to keep: a string, and short."""
-    return None if value is None else str(value)[:limit]
+    """Raw text from a refused payload, made safe to keep: a string, short, no control characters
+    (PostgreSQL refuses NUL in text, and the audit row must still be written)."""
+    return None if value is None else header_safe(str(value)[:limit])
 
 
 class CenterLifecycle:

@@ -49,6 +49,8 @@ async def test_m1_m7_designated_in_the_second_half_graded_for_ten_years(centers,
     histories = await chain_histories(client, handle.id, handle.result_run_id)
     assert len(histories) >= 11  # the designation run, then one run per calendar year
     assert max(len(h.events) for h in histories) < MAX_EVENTS_PER_RUN
+    # The state budget (issue 9): ten years of a typical life are a few dozen KB, not megabytes.
+    assert len(state.model_dump_json().encode()) < 48 * 1024
     # The `centers` fixture replays every run of the chain when the test ends.
 
 
