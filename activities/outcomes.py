@@ -14,6 +14,7 @@ from db.mailer import deliver_pending, outbox_status
 from db.outcomes import active_bans, record_batch, record_batch_salvage
 from models.effects import Ban, BanQuery, OutcomeBatch
 from models.mail import SmtpSettings
+from rules.calendar import CalendarNotCovered, OverrideFileError
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +79,18 @@ class OutcomeActivities:
     @activity.defn(name="find_active_bans")
     @permanent_database_errors_fail_fast
     async def find_active_bans(self, query: BanQuery) -> list[Ban]:
-        """PD7: the bans that stop an application on `query.on`."""
-        async with self._pool.acquire() as conn:
-            return await active_bans(conn, query)
+        """PD7: the bans that stop an application on `query.on`, their ends settled by PD10.
+
+        Missing or invalid calendar data fails without retry: a person must add or fix it, and the
+        workflow turns the message into the application's refusal (PD2).
+        """
+        try:
+            async with self._pool.acquire() as conn:
+                return await active_bans(conn, query)
+        except CalendarNotCovered as err:
+            raise ApplicationError(f"PD10: whether a ban still runs on {query.on} depends on the working days of "
+                                   f"{err.year}: {err}", {"rule_id": "PD2", "year": err.year},
+                                   type="CalendarNotCovered", non_retryable=True) from err
+        except OverrideFileError as err:
+            raise ApplicationError(err.for_staff(), {"rule_id": "PD2"}, type="CalendarDataInvalid",
+                                   non_retryable=True) from err

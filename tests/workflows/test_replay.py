@@ -42,7 +42,7 @@ SCENARIOS = {
     "rejected-then-reapplied": rejected_then_reapplied,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, RULE_BOOK_PD11_PD17, CenterLifecycle
+from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17, CenterLifecycle
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -87,7 +87,7 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, RULE_BOOK_PD11_PD17])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
