@@ -325,7 +325,8 @@ async def test_s3_pd11_lapse_holds_for_every_later_lifecycle_of_the_center(cente
     start = await today(env)
     await first.execute_update("grant_advance", grant("1000000", start.year))
     await first.execute_update("withdraw", withdraw())
-    await sleep_until(env, end_of_day(add_years(start, 2)) + timedelta(hours=1))
+    lapse = (await state_of(first)).deadline("s3-designation").due_at
+    await sleep_until(env, lapse + timedelta(hours=1))
     await until(first, lambda s: s.subsidy.s3_lapsed, "S3 lapse")
     await first.execute_update("settle_subsidy", settle(start.year, "0"))
     await first.execute_update("record_repayment", repay(start.year, "1000000"))
