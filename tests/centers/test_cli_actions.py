@@ -172,7 +172,7 @@ def test_there_is_one_subcommand_per_registered_action():
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert set(ACTIONS) <= set(commands)
-    assert set(commands) - set(ACTIONS) == {"start", "show", "list", "deadlines", "report", "docs", "calendar", "db",
+    assert set(commands) - set(ACTIONS) == {"start", "import", "show", "list", "deadlines", "report", "docs", "calendar", "db",
                                          "completion"}
 
 
