@@ -73,9 +73,15 @@ def _years(state: CenterState) -> str:
 
 def check_grant(state: CenterState, act: GrantAdvance, now: datetime) -> None:
     """S1, S2, S3, PD11, PD12 hold per center across lifecycles, so the ledger checks them
-    (:func:`advance_reservation`); only a run begun before PD11 checks its own state."""
+    (:func:`advance_reservation`); only a run begun before PD11 checks its own state. This
+    lifecycle's own S3 lapse is also refused here: its ledger row is written by the step's record,
+    which may still be queued when the next action arrives."""
     if not state.rule_book_pd11:
         legacy_check_grant(state, act, now)
+    elif state.subsidy.s3_lapsed:
+        raise Refusal("S3", "designation", f"the center was not designated within "
+                      f"{state.policy.designation_deadline_years} years of its first subsidy "
+                      f"({state.subsidy.first_advance_on}); it gets no further subsidy, in this or any later lifecycle")
 
 
 def legacy_check_grant(state: CenterState, act: GrantAdvance, now: datetime) -> None:

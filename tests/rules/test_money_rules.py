@@ -358,6 +358,8 @@ def test_pd14_s3_lapse_asks_the_bureau_to_settle_and_claws_back_nothing_by_itsel
     assert [e.kind for e in s3.ledger] == ["lapse"] and "2026, 2027" in s3.emails[0].body
     assert {"settlement-2026", "settlement-2027"} <= {d.id for d in state.agenda}
     later = lapse + timedelta(days=1)
+    no_more = refused(state, "grant_advance", grant(2028), later)  # the ledger's lapse row may still be queued
+    assert (no_more.rule_id, no_more.field) == ("S3", "designation")
     state = run(state, "settle_subsidy", settle(2027, "300000"), later).state  # before 2028 ends: S3 lapsed
     clawback = state.subsidy.clawback(2027)
     assert (clawback.rule_id, clawback.amount_yuan) == ("S3", D("500000.00"))
