@@ -11,7 +11,7 @@ Each rule is enforced in exactly one place:
   :func:`decide_settle`, :func:`check_repayment` / :func:`decide_repayment`, :func:`clawback_overdue`.
 - PD13 (settlement from 1 January of Y+1 or once the center ended or lapsed, never above the
   advance; a settlement deadline per advance that outlives the lifecycle): :func:`check_settle`,
-  :func:`_open_settlement_deadline`, :func:`settlement_overdue`.
+  :func:`open_settlement_deadline`, :func:`settlement_overdue`.
 - S3, PD5, PD14 (designated within 2 years of the first advance; at the lapse the bureau settles
   every unsettled year, nothing is clawed back without that finding): the deadline opened by
   :func:`decide_grant`, closed by :func:`close_s3_deadline` at designation, lapsing in
@@ -158,7 +158,7 @@ def decide_grant(
     rule_ids = ["S1", "S2", "PD6"]
     summary = f"{entry.year} advance of {yuan_text(entry.amount_yuan)} granted"
     if state.rule_book_pd11:
-        settlement = _open_settlement_deadline(state, entry.year, now)
+        settlement = open_settlement_deadline(state, entry.year, now)
         rule_ids += ["PD11", "PD12", "PD13"]
         summary += f"; to be settled by {messages.format_due(settlement.due_at)} (PD13)"
     deadline_zh = deadline_en = ""
@@ -220,7 +220,7 @@ def settlement_due_day(state: CenterState, year: int) -> date:
     return date(year + 1, due.month, due.day)
 
 
-def _open_settlement_deadline(state: CenterState, year: int, now: datetime) -> Deadline:
+def open_settlement_deadline(state: CenterState, year: int, now: datetime) -> Deadline:
     """PD13: every advance opens a settlement deadline for the city bureau. It outlives the end of
     the lifecycle: a center that ends with unsettled years keeps them open until they are settled."""
     return add_deadline(
