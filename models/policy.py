@@ -40,8 +40,8 @@ class Policy(BaseModel):
 
     The values come from a data file (models/data/policy/*.toml), each with its clause; none is
     written here. Every number is bounded, so a mistyped file is refused when it is loaded, never
-    by a workflow task years later. Two fields keep a default: frozen policies recorded before they
-    existed (saved histories of 2026-11-28) must still parse, with the behaviour they had then.
+    by a workflow task years later. Some fields keep a default: frozen policies recorded before they
+    existed (saved histories) must still parse, with the behaviour they had then.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -86,6 +86,16 @@ class Policy(BaseModel):
         description="M1 (product decision): the evaluation of year Y is due on this day of year Y+1")
     compliance_lookback_years: int = Field(
         ge=1, le=10, description="D3 (5): no serious illegal or dishonest conduct in this many past years")
+    # Defaults: frozen policies recorded before PD13/PD16 existed must still parse (the data file sets them).
+    settlement_due: MonthDay = Field(
+        MonthDay(month=12, day=31),
+        description="PD13: the settlement of subsidy year Y is due on this day of year Y+1 (city bureau)",
+    )
+    designation_document_days: int = Field(
+        30, ge=1, le=365,
+        description="PD16 (product decision): days the city bureau has to issue the designation document once the"
+                    " notice has ended with no open objection, and to resolve an objection still open at its end",
+    )
     reminder_days_before: tuple[int, ...] = Field(
         min_length=1, max_length=10, description="PD9: days before a deadline at which reminders are sent")
 

@@ -47,13 +47,24 @@ def remove_deadline(state: CenterState, deadline_id: str) -> Deadline | None:
     return found
 
 
-def recipients(state: CenterState, role: Role) -> list[str]:
-    """Who gets reminders and overdue notices for a deadline that ``role`` must meet."""
+# PD9: the deadlines whose outcome the city bureau decides or records: the M2 result (PD15), the S3
+# lapse and its settlements (PD14), the settlements and clawback repayments (S2, PD13), the
+# designation document and open objections (D7, PD16).
+BUREAU_RECORDS = frozenset({"M2", "S2", "S3", "PD13", "PD14", "PD15", "PD16"})
+
+
+def recipients(state: CenterState, role: Role, rule_id: str | None = None) -> list[str]:
+    """PD9: who gets reminders and overdue notices for a deadline that ``role`` must meet under
+    ``rule_id``; the city bureau also, for every deadline whose outcome it decides or records."""
     if role is Role.IMPLEMENTING_ENTITY:
-        return messages.contacts(state) + messages.county(state)
-    if role is Role.COUNTY_DEPARTMENT:
-        return messages.county(state)
-    return messages.city(state)
+        people = messages.contacts(state) + messages.county(state)
+    elif role is Role.COUNTY_DEPARTMENT:
+        people = messages.county(state)
+    else:
+        return messages.city(state)
+    if rule_id in BUREAU_RECORDS and state.rule_book_pd11:
+        people += [a for a in messages.city(state) if a not in people]
+    return people
 
 
 def pending_reminders(state: CenterState, deadline: Deadline) -> list[tuple[int, datetime]]:
@@ -173,7 +184,7 @@ def remind(state: CenterState, deadline: Deadline, days: int, overtaken: list[in
     email = messages.compose(
         new,
         key=f"{deadline.id}:remind:{days}",
-        to=recipients(new, deadline.who_acts),
+        to=recipients(new, deadline.who_acts, deadline.rule_id),
         rule_id=deadline.rule_id,
         subject_zh=f"提醒：{deadline.title_zh}（还有{days}天）",
         subject_en=f"Reminder: {deadline.title_en} ({days} days left)",

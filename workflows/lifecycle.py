@@ -54,6 +54,9 @@ RECORDER_PATIENCE = timedelta(hours=1)
 # Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
 # M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
 HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
+# Patch: the rule book's PD11-PD17 (money always settled, findings before penalties, designation by
+# document). Runs begun before it keep the rules they started with (CenterState.rule_book_pd11).
+RULE_BOOK_PD11_PD17 = "pd1x-rule-book-pd11-pd17"
 # Patch (issue 9): due steps before actions, fixed same-instant precedence, no overtaken reminders,
 # records that never hold up a deadline, mail through the outbox dispatcher, no await before
 # continue-as-new. Runs recorded before it keep the old loop (``_run_before_due_first``).
@@ -99,6 +102,7 @@ class CenterLifecycle:
     @workflow.run
     async def run(self, input: LifecycleInput) -> CenterState:
         self.hide_internal = workflow.patched(HIDE_INTERNAL_DEADLINES)
+        self.state.rule_book_pd11 = workflow.patched(RULE_BOOK_PD11_PD17)
         self.due_first = workflow.patched(DUE_BEFORE_ACTIONS)
         if not self.due_first:
             return await self._run_before_due_first(input)
