@@ -102,6 +102,9 @@ DUE_PRECEDENCE: dict[str, int] = {
     "operating_year": 20,      # M1: the yearly evaluation cycle opens
     "annual_report": 30,       # M7: overdue notice only
     "annual_evaluation": 31,   # M1: overdue notice only
+    "designation_document": 32,  # PD16: overdue notice only (the bureau issues the document)
+    "objections_open": 33,     # PD16: overdue notice only (the bureau resolves them)
+    "settlement_due": 34,      # PD13: overdue notice only (the bureau settles the year)
     "rectification": 40,       # M2: the period ends (PD15: the bureau records the finding)
     "clawback_due": 50,        # S2/S3: repayment overdue
     "s3_deadline": 60,         # S3: not designated in time: no further subsidy, unused money back

@@ -24,7 +24,7 @@ from rules import messages
 from rules.agenda import add_deadline
 from rules.calendar import local_date, period_end
 from rules.engine import Decision, Refusal, settle
-from rules.money import _open_clawback, ledger_key
+from rules.money import _open_clawback, ledger_key, open_settlement_deadline
 from rules.operating import RECTIFICATION, first_evaluated_year, open_year, schedule_year
 from rules.periods import open_period
 
@@ -161,6 +161,7 @@ def _advances(state: CenterState, imp: ImportCenter, now: datetime) -> list[Ledg
             ledger_key=entry.key, amount_due_yuan=a.amount_due_yuan, assessment_ref=a.assessment_ref,
             settled_at=now if a.amount_due_yuan is not None else None))
         if a.amount_due_yuan is None:
+            open_settlement_deadline(state, a.year, now)  # PD13: the bureau settles it, as any advance
             continue
         ledger.append(LedgerEntry(key=ledger_key(state, "import", str(a.year), "settlement"), center_id=state.center_id,
                                   year=a.year, kind="settlement", amount_yuan=a.amount_due_yuan, actor=who,
