@@ -59,7 +59,9 @@ async def test_d7_import_a_designated_center_with_its_past_and_no_past_reminders
     assert state.operating.grades == {day.year - 3: "合格", day.year - 2: "良好", day.year - 1: "优秀"}
     assert state.subsidy.years_granted == [day.year - 3, day.year - 2] and state.subsidy.clawback(day.year - 3) is not None
     assert state.deadline(f"settlement-{day.year - 3}") is None, "a settled year needs no settlement (PD13)"
-    assert state.deadline(f"settlement-{day.year - 2}").who_acts == "city_bureau", "an unsettled one does (PD13)"
+    settlement = state.deadline(f"settlement-{day.year - 2}")
+    assert settlement.who_acts == "city_bureau", "an unsettled year needs one (PD13)"
+    assert settlement.overdue, "past due on import day: open and overdue from the start, without a notice"
     await env.sleep(timedelta(days=2))
     async with db_pool.acquire() as conn:
         audit = await list_audit(conn, cid)
