@@ -39,7 +39,7 @@ from rules import messages
 from rules.agenda import add_deadline, mark_overdue, remove_deadline
 from rules.calendar import end_of_day, local_date, period_end
 from rules.periods import open_period
-from rules.engine import Decision, FactRequest, Refusal, action, on_due, when_designated
+from rules.engine import Decision, FactRequest, Refusal, action, on_due, settle, when_designated
 
 S3_DEADLINE = "s3-designation"
 S3_KIND = "s3_deadline"
@@ -228,6 +228,21 @@ def open_settlement_deadline(state: CenterState, year: int, now: datetime) -> De
         due_at=end_of_day(settlement_due_day(state, year)), now=now, who_acts=Role.CITY_BUREAU, ref=str(year),
         title_zh=f"{year}年度补助资金绩效清算", title_en=f"settlement of the {year} subsidy", outlives_end=True,
     )
+
+
+def open_missing_settlements(state: CenterState, now: datetime) -> Decision | None:
+    """PD13 for money advanced under the rules before PD11-PD17: a run that takes the new rules opens
+    the settlement deadline of every year still unsettled (and not clawed back whole at an S3 lapse
+    under the old rules). None when nothing is missing. ``state`` is a copy to change."""
+    previous = state.model_copy(deep=True)
+    years = [y.year for y in state.subsidy.years
+             if not y.settled and state.deadline(settlement_id(y.year)) is None and state.subsidy.clawback(y.year) is None]
+    if not years:
+        return None
+    for year in years:
+        open_settlement_deadline(state, year, now)
+    return settle(Decision(state, f"PD13: settlement deadlines opened for {', '.join(map(str, years))} "
+                                  "(advanced before the rule took effect)", ("PD13",), event="pd13:settlements"), previous)
 
 
 @on_due(SETTLEMENT_KIND)

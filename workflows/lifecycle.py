@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.designation import open_lifecycle
     from models.subsidy import AdvanceRequest, LedgerEntry
     from rules.importing import advance_entries, check_import, import_lifecycle
+    from rules.money import open_missing_settlements
     from rules.engine import Decision, Refusal
     from workflows import visibility
 
@@ -115,6 +116,9 @@ class CenterLifecycle:
             elif input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
             self.opened = True
+            if self.state.rule_book_pd11 and (missing := open_missing_settlements(self.state.model_copy(deep=True),
+                                                                                  workflow.now())):
+                self._take(missing)  # PD13: years advanced while the run still kept the older rules
             await self._settle_provisional()  # PD10: ends carried into this run (the new year's data)
             self._refresh_visibility()
         run_year = local_date(workflow.now()).year

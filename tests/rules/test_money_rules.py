@@ -424,3 +424,16 @@ def test_pd14_m3_cancellation_lets_the_bureau_settle_the_years_it_covers_now():
     assert [d.id for d in cancelled.state.agenda] == ["settlement-2026"]
     settled = run(cancelled.state, "settle_subsidy", settle(2026, "0"), now)
     assert settled.state.subsidy.clawback(2026).amount_yuan == D("900000.00")
+
+
+def test_pd13_a_run_that_takes_the_new_rules_opens_the_settlements_the_old_rules_never_did():
+    """Money advanced under the rules before PD11-PD17 had no settlement deadline; the first run on
+    the new rules opens one per unsettled year (not for a year clawed back whole at an old S3 lapse)."""
+    from rules.money import open_missing_settlements
+
+    state = granted(new_state(), grant(2026)).state
+    state.agenda = [d for d in state.agenda if not d.id.startswith("settlement-")]  # as the old rules left it
+    decision = open_missing_settlements(state.model_copy(deep=True), T0)
+    assert decision is not None and decision.state.deadline("settlement-2026") is not None
+    assert decision.state.deadline("settlement-2026").outlives_end
+    assert open_missing_settlements(decision.state.model_copy(deep=True), T0) is None
