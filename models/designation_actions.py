@@ -126,8 +126,11 @@ class RecordCityEvaluation(Action):
 class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
 
-    published_on: date
+    published_on: date | None = Field(None, description="D7: the day the notice is published; today if omitted")
     reference: Reference = Field(description="Where it is published, document number")
+    recorded_late: Note | None = Field(
+        None, description="D7: why a notice that has already ended is recorded only now (required then); "
+                          "the audit log and the notice's email carry it")
 
 
 class FileObjection(Action):
@@ -136,6 +139,9 @@ class FileObjection(Action):
     objector: Name
     contact: Line(200)
     grounds: Paragraph(2000)
+    received_on: date | None = Field(
+        None, description="D7: for an objection the city bureau received offline, the day it arrived (within the "
+                          "notice); it may be entered after the notice ended, until the designation is issued")
 
 
 class ResolveObjection(Action):

@@ -206,6 +206,10 @@ def check_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: da
         raise Refusal("D6", "phase", "the city evaluation of this application is already recorded")
     if act.evaluated_on and act.evaluated_on > local_date(now):
         raise Refusal("D6", "evaluated_on", "the review report cannot be dated in the future")
+    reviewed_on = local_date(state.county_review.at) if state.county_review else None
+    if state.rule_book_pd11 and act.evaluated_on and reviewed_on and act.evaluated_on < reviewed_on:
+        raise Refusal("D6", "evaluated_on", f"the evaluation cannot be dated before the county review of "
+                      f"{reviewed_on}: each step follows the one before it")
     application = state.application
     if (act.propose and application is not None and application.lead_unit_kind == LeadUnitKind.OTHER.value
             and not act.lead_unit_exception):
@@ -240,20 +244,25 @@ def decide_city_evaluation(state: CenterState, act: RecordCityEvaluation, now: d
     return Decision(state, summary, ("D6",), emails=[email], detail=act.model_dump(mode="json", exclude={"actor"}))
 
 
+def published_on(act: PublishNotice, now: datetime) -> date:
+    """D7: the notice's first day as given, or the day it is recorded."""
+    return act.published_on or local_date(now)
+
+
 def check_publish(state: CenterState, act: PublishNotice, now: datetime) -> None:
     """D7: only a proposed center is noticed; the date is neither before the evaluation nor far ahead."""
     evaluation = state.city_evaluation
     if evaluation is None or not evaluation.propose:
         raise Refusal("D7", "phase", "only a center proposed by the city evaluation (D6) can be publicly noticed")
-    if act.published_on < evaluation.on:
+    if published_on(act, now) < evaluation.on:
         raise Refusal("D7", "published_on", f"the notice cannot start before the evaluation of {evaluation.on}")
-    if act.published_on > local_date(now) + timedelta(days=30):
+    if published_on(act, now) > local_date(now) + timedelta(days=30):
         raise Refusal("D7", "published_on", "the notice cannot be scheduled more than 30 days ahead")
 
 
 def notice_end_request(state: CenterState, act: PublishNotice, now: datetime) -> FactRequest:
     """PD2: the working-day calendar is data that changes yearly, so an activity computes the end."""
-    request = NoticeEndRequest(published_on=act.published_on, working_days=state.policy.notice_working_days)
+    request = NoticeEndRequest(published_on=published_on(act, now), working_days=state.policy.notice_working_days)
     return FactRequest("compute_notice_end", request, datetime, "PD2", "published_on", "D7 PD2 compute notice end")
 
 
@@ -264,7 +273,12 @@ def notice_end_request(state: CenterState, act: PublishNotice, now: datetime) ->
     check=check_publish, facts=notice_end_request,
 )
 def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_at: datetime) -> Decision:
-    state.notice = Notice(published_on=act.published_on, ends_at=ends_at, reference=act.reference,
+    late = state.rule_book_pd11 and ends_at <= now
+    if late and not act.recorded_late:
+        raise Refusal("D7", "recorded_late", f"this notice ended at {messages.format_due(ends_at)}, before it was "
+                      "recorded: give the reason it is recorded late (objections received meanwhile can then be "
+                      "entered with the day they arrived)")
+    state.notice = Notice(published_on=published_on(act, now), ends_at=ends_at, reference=act.reference,
                           automatic_designation=not state.rule_book_pd11)
     state.phase = Phase.PUBLIC_NOTICE
     add_deadline(state, id=NOTICE_END, kind="notice_end", rule_id="D7", due_at=ends_at, now=now,
@@ -275,11 +289,15 @@ def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_a
         what_zh=f"拟认定名单已公示（{act.reference}），公示期{state.policy.notice_working_days}个工作日。",
         what_en=f"The proposed designation is publicly noticed ({act.reference}) for "
                 f"{state.policy.notice_working_days} working days.",
-        todo_zh="对公示有异议的，请在公示期内向市科技局提出。",
-        todo_en="Objections must reach the city bureau before the notice ends.",
+        todo_zh="对公示有异议的，请在公示期内向市科技局提出。" + (f"（补录说明：{act.recorded_late}）" if late else ""),
+        todo_en="Objections must reach the city bureau before the notice ends."
+                + (f" (Recorded late: {act.recorded_late})" if late else ""),
         due_at=ends_at,
     )
-    return Decision(state, f"notice published, ends {messages.format_due(ends_at)}", ("D7", "PD2"), emails=[email])
+    summary = f"notice published, ends {messages.format_due(ends_at)}"
+    summary += f"; recorded late: {act.recorded_late}" if late else ""
+    return Decision(state, summary, ("D7", "PD2"), emails=[email],
+                    detail={"recorded_late": act.recorded_late} if late else {})
 
 
 # A bound, not a rule: the state (and every answer that carries it) must stay far below Temporal's
@@ -291,6 +309,9 @@ def check_objection(state: CenterState, act: FileObjection, now: datetime) -> No
     """D7: objections are taken only while the notice runs: not after it ends, nor before the day it
     is published (a notice may be published ahead); at most MAX_OBJECTIONS_PER_NOTICE."""
     assert state.notice is not None
+    if act.received_on is not None and state.rule_book_pd11:
+        _check_received_offline(state, act, now)
+        return
     if state.rule_book_pd11 and local_date(now) < state.notice.published_on:
         raise Refusal("D7", "notice", f"the notice is published on {state.notice.published_on}; objections are "
                       "taken from then until it ends")
@@ -300,6 +321,20 @@ def check_objection(state: CenterState, act: FileObjection, now: datetime) -> No
     if state.notice.ended or now >= state.notice.ends_at:
         raise Refusal("D7", "notice", f"the notice ended at {messages.format_due(state.notice.ends_at)}; "
                       "objections are taken only while it runs")
+
+
+def _check_received_offline(state: CenterState, act: FileObjection, now: datetime) -> None:
+    """D7: an objection that reached the bureau in writing during the notice is entered by the bureau,
+    with the day it arrived, even after the notice ended, as long as the designation is not issued."""
+    assert state.notice is not None and act.received_on is not None
+    if act.actor.role is not Role.CITY_BUREAU:
+        raise Refusal("D7", "received_on", "only the city bureau enters an objection it received offline")
+    last_day = local_date(state.notice.ends_at - timedelta(seconds=1))
+    if not state.notice.published_on <= act.received_on <= min(last_day, local_date(now)):
+        raise Refusal("D7", "received_on", f"an objection counts if it arrived during the notice, "
+                      f"{state.notice.published_on} to {last_day}; not {act.received_on}")
+    if len(state.objections) >= MAX_OBJECTIONS_PER_NOTICE:
+        raise Refusal("D7", "objection", f"this notice already holds {MAX_OBJECTIONS_PER_NOTICE} objections")
 
 
 @action(
@@ -318,7 +353,14 @@ def decide_objection(state: CenterState, act: FileObjection, now: datetime, _: N
         todo_zh="市科技局：核实处理后在系统中记录处理结果；处理前不予认定。",
         todo_en="City bureau: verify it and record the outcome; the designation waits for it.",
     )
-    return Decision(state, f"objection {objection.id} filed by {act.objector}", ("D7",), emails=[email])
+    decision = Decision(state, f"objection {objection.id} filed by {act.objector}"
+                               + (f" (received offline on {act.received_on})" if act.received_on else ""),
+                        ("D7",), emails=[email])
+    if state.notice and state.notice.ended and not state.notice.automatic_designation:
+        remove_deadline(state, DESIGNATION_DOCUMENT)  # PD16: the document waits for the objection
+        if state.deadline(OBJECTIONS_OPEN) is None:
+            _await_objections(decision, [objection.id], now)
+    return decision
 
 
 def _open_objection(state: CenterState, objection_id: str) -> Objection:
