@@ -124,7 +124,7 @@ class RecordCityEvaluation(Action):
 
 
 class PublishNotice(Action):
-    """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
+    """D7, PD2: the bureau publishes the proposed designation for the policy's number of working days."""
 
     published_on: date | None = Field(None, description="D7: the day the notice is published; today if omitted")
     reference: Reference = Field(description="Where it is published, document number")

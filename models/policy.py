@@ -52,6 +52,9 @@ class Policy(BaseModel):
     source: str = Field(min_length=1, max_length=500, description="PD8: the text that sets these numbers")
 
     notice_working_days: int = Field(ge=1, le=30, description="D7, PD2: length of the public notice in working days")
+    notice_max_days_ahead: int = Field(
+        30, ge=0, le=365,  # the behaviour before the field existed (frozen policies of earlier histories)
+        description="D7 (product decision): how many days ahead a notice may be scheduled when it is recorded")
     yearly_city_cap_yuan: Decimal = Field(
         ge=Decimal("1.00"), le=Decimal("999999999999.99"), max_digits=14, decimal_places=2,
         description="S1, PD6: city S&T funds for centers per calendar year, yuan",

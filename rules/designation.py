@@ -256,8 +256,9 @@ def check_publish(state: CenterState, act: PublishNotice, now: datetime) -> None
         raise Refusal("D7", "phase", "only a center proposed by the city evaluation (D6) can be publicly noticed")
     if published_on(act, now) < evaluation.on:
         raise Refusal("D7", "published_on", f"the notice cannot start before the evaluation of {evaluation.on}")
-    if published_on(act, now) > local_date(now) + timedelta(days=30):
-        raise Refusal("D7", "published_on", "the notice cannot be scheduled more than 30 days ahead")
+    ahead = state.policy.notice_max_days_ahead
+    if published_on(act, now) > local_date(now) + timedelta(days=ahead):
+        raise Refusal("D7", "published_on", f"the notice cannot be scheduled more than {ahead} days ahead")
 
 
 def notice_end_request(state: CenterState, act: PublishNotice, now: datetime) -> FactRequest:
@@ -269,7 +270,7 @@ def notice_end_request(state: CenterState, act: PublishNotice, now: datetime) ->
 @action(
     "publish_notice", payload=PublishNotice, rules=("D7", "PD2"),
     roles={Role.CITY_BUREAU}, phases={Phase.CITY_EVALUATION},
-    description="D7 PD2: publish the proposed designation for 5 working days",
+    description="D7 PD2: publish the proposed designation for the policy's number of working days",
     check=check_publish, facts=notice_end_request,
 )
 def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_at: datetime) -> Decision:

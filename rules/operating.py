@@ -187,7 +187,7 @@ def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
     decision.rule_ids += ("M2", "PD4")
     decision.emails.append(messages.compose(
         state, key=f"rectification-{year}", to=messages.everyone(state), rule_id="M2",
-        subject_zh="年度评价不合格，限期整改", subject_en="Unqualified: rectification within one year",
+        subject_zh="年度评价不合格，限期整改", subject_en=f"Unqualified: rectification within {state.policy.rectification_years} year(s)",
         what_zh=f"{year}年度绩效评价结果为不合格，整改期{state.policy.rectification_years}年。", what_en=f"The {year} evaluation is unqualified; rectify within {state.policy.rectification_years} year(s).",
         todo_zh="实施主体：在整改期内完成整改；期满仍不合格的予以摘牌。",
         todo_en="Implementing entity: rectify within the period; still unqualified at its end means delisting.",
@@ -336,7 +336,7 @@ def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> 
 @action(
     "report_major_change", payload=ReportMajorChange, rules=("M3", "PD3", "PD10"),
     roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
-    description="M3 PD3: report a split, merger, restructuring or change of business within 3 months",
+    description="M3 PD3: report a split, merger, restructuring or change of business within the policy's window",
     check=check_change, facts=change_window,
 )
 def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
@@ -368,7 +368,7 @@ def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
         state, key=f"{act.request_id}:change", to=messages.county(state) + messages.city(state), rule_id="M3",
         subject_zh="重大变化报告", subject_en="Major change reported",
         what_zh=f"报告重大变化（{act.kind.value}，发生于{act.happened_on}）：{act.description}"
-                + ("（已超过3个月报告期限）" if change.late else "") + f"报告期限至{period.day}{note_zh}。",
+                + (f"（已超过{state.policy.major_change_report_months}个月报告期限）" if change.late else "") + f"报告期限至{period.day}{note_zh}。",
         what_en=f"Major change reported ({act.kind.value}, on {act.happened_on}): {act.description}"
                 + (" (reported after the 3-month window)" if change.late else "")
                 + f". Report window: until {period.day}{note_en}.",
@@ -431,7 +431,8 @@ def check_revoke(state: CenterState, act: Revoke, now: datetime) -> None:
 
 @action(
     "revoke", payload=Revoke, rules=("M4", "PD7"), roles={Role.CITY_BUREAU}, phases=set(DESIGNATED_PHASES),
-    description="M4 PD7: revoke the designation on one of the four grounds; the lead unit is barred 2 years",
+    description="M4 PD7: revoke the designation on one of the four grounds; the center and its lead unit are barred "
+                "from the same field for the policy's ban",
     check=check_revoke,
 )
 def decide_revoke(state: CenterState, act: Revoke, now: datetime, _: None) -> Decision:
