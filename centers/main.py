@@ -29,13 +29,14 @@ from typing import TextIO
 
 from temporalio.client import Client
 
-from centers import calendar_info, commands, docgen, reports
+from centers import calendar_info, commands, docgen
 from centers.commands import ActionArgs
 from centers.context import Context
 from centers.errors import BAD_INPUT, FAILED, OK, CliError
 from models.directory import County, Field, Role
 from models.phase import Phase
 from rules.catalog import ACTIONS
+from staff import reports, service
 from workers.settings import Settings, get_settings
 
 
@@ -168,11 +169,7 @@ async def report(ctx: Context, name: str, fmt: str | None, out: str | None) -> i
     if fmt == "xlsx" and not out:
         ctx.warn("--out FILE.xlsx is required for --format xlsx")
         return BAD_INPUT
-    conn = await ctx.db()
-    try:
-        result = await reports.REPORTS[name](conn)
-    finally:
-        await conn.close()
+    result = await service.report(ctx, name)
     where = reports.write_report(result, fmt, out, ctx.out, datetime.now(timezone.utc))
     if where != "stdout":
         ctx.print(f"{result.title}: {len(result.rows)} row(s) written to {where}")
