@@ -29,7 +29,7 @@ from typing import TextIO
 
 from temporalio.client import Client
 
-from centers import calendar_info, commands, docgen
+from centers import calendar_info, commands, docgen, staff_cmd
 from centers.commands import ActionArgs
 from centers.context import Context
 from centers.errors import BAD_INPUT, FAILED, OK, CliError
@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the State Council's holiday notice (its text) into a [YEAR] table to check and add")
     p.add_argument("--year", type=int, help="the year the notice is for (with --from-notice)")
     p.add_argument("--source", help="the notice's title and number, for the table's source (with --from-notice)")
+    staff_cmd.add_parser(sub)
     return parser
 
 
@@ -145,6 +146,8 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
     if args.command == "deadlines":
         return await commands.deadlines(ctx, county=args.county, overdue_only=args.overdue,
                                         within_days=args.within, as_json=args.json)
+    if args.command == "staff":
+        return await staff_cmd.run(ctx, args)
     if args.command == "report":
         return await report(ctx, args.report, args.format, args.out)
     if args.command == "calendar" and args.from_notice:

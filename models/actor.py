@@ -14,6 +14,7 @@ class Actor(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     role: Role
     county: County | None = Field(default=None, description="Required for county_department")
+    user_id: str | None = Field(default=None, max_length=120, description="The signed-in user's stable id (set by the portal)")
 
 
 class Action(BaseModel):

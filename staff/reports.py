@@ -158,7 +158,17 @@ REPORTS = {"coverage": coverage, "status": status, "ledger": ledger}
 # -- writers ---------------------------------------------------------------------------------------
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula (CSV/formula injection) is kept as text."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return defuse(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -181,7 +191,9 @@ def write_csv(report: Report, stream: TextIO) -> None:
 
 def _cell(value: Any) -> Any:
     """A value openpyxl stores natively: numbers, dates, naive Shanghai datetimes, else text."""
-    if value is None or isinstance(value, (int, float, Decimal, str)) and not isinstance(value, bool):
+    if isinstance(value, str):
+        return defuse(value)
+    if value is None or isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return value
     if isinstance(value, bool):
         return "yes" if value else "no"

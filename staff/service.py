@@ -425,3 +425,32 @@ async def report(ctx: StaffContext, name: str) -> reports.Report:
         return await reports.REPORTS[name](conn)
     finally:
         await conn.close()
+
+
+# -- a center's whole record (the portal's center page) --------------------------------------------
+
+
+@dataclass
+class CenterRecord:
+    state: CenterState
+    audit: list[AuditEntry]
+    balances: list[Any]
+    city_years: list[Any]
+    ui_link: str
+
+
+async def center_record(ctx: StaffContext, center_id: str) -> CenterRecord:
+    """The live state (query) with the audit trail and the money from PostgreSQL."""
+    from db.ledger import center_balances, city_years
+    from db.outcomes import list_audit
+
+    state = await center_state(ctx, center_id)
+    conn = await ctx.db()
+    try:
+        audit = await list_audit(conn, center_id)
+        has_ledger = await conn.fetchval("SELECT to_regclass('subsidy_ledger') IS NOT NULL")
+        balances = await center_balances(conn, center_id) if has_ledger else []
+        years = await city_years(conn) if has_ledger else []
+    finally:
+        await conn.close()
+    return CenterRecord(state, audit, balances, years, ctx.ui_link(workflow_id(center_id)))

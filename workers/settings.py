@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         "after rules/data/working_days.toml.",
     )
 
+    portal_host: str = Field("127.0.0.1", description="Address the staff portal listens on (make run).")
+    portal_port: int = Field(8400, description="Port of the staff portal (make run).")
+    portal_secret_key: SecretStr | None = Field(
+        None, description="Signs the portal's session cookies; unset: a random key per start (sessions end on restart).",
+    )
+    portal_session_minutes: int = Field(60, description="A portal session ends after this many idle minutes.")
+    portal_cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only (set true behind TLS).")
+    portal_demo_accounts: bool = Field(True, description="make run seeds demo accounts (marked demo) if missing.")
+    centers_portal_url: str | None = Field(
+        None, description="Set: the CLI's action commands go through the portal's JSON API (with CENTERS_PORTAL_TOKEN).",
+    )
+    centers_portal_token: SecretStr | None = Field(
+        None, description="A personal access token made on the portal's token page (for CENTERS_PORTAL_URL).",
+    )
+
     def export_data_files(self) -> None:
         """Put the two data-file settings in the process environment, where the modules that read
         them look (models.directory, rules.calendar), so a value from `.env` counts too."""
