@@ -43,12 +43,21 @@ class InboxRow:
     ref: str | None = None  # e.g. the objection id the button is about
 
 
+# Deadline kind -> the action that meets it. Kinds not listed end by themselves when due (the
+# notice's end, the S3 designation deadline): no button.
+DISCHARGED_BY = {
+    "annual_report": "submit_annual_report",  # M7
+    "annual_evaluation": "record_annual_evaluation",  # M1
+    "rectification": "record_rectification_result",  # M2
+    "clawback_due": "record_repayment",  # S2, S3
+}
+
+
 def discharging_action(user: StaffUser, state: CenterState, deadline: Deadline) -> str | None:
-    """The action of the user's role, allowed now, that enforces the deadline's rule."""
-    for name in user.actions_for(state.phase):
-        spec = ACTIONS[name]
-        if deadline.rule_id in spec.rule_ids and deadline.who_acts in spec.roles and name not in ("file_objection",):
-            return name
+    """The action that meets the deadline, if the user's role may take it in the center's phase."""
+    name = DISCHARGED_BY.get(deadline.kind)
+    if name in ACTIONS and name in user.actions_for(state.phase):
+        return name
     return None
 
 
