@@ -40,7 +40,8 @@ class Portal:
 
     def __init__(self, ctx: StaffContext, *, oidc: Any = None) -> None:
         self.ctx = ctx
-        self.login_limit = RateLimit(5, 15 * 60)
+        self.login_limit = RateLimit(5, 15 * 60)  # failed sign-ins per username
+        self.address_limit = RateLimit(20, 15 * 60)  # failed sign-ins per client address
         self.public_limit = RateLimit(5, 3600)
         self.oidc = oidc
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -66,12 +67,12 @@ class Portal:
         return self.templates.TemplateResponse(request, template, context, status_code=status)
 
 
-def create_app(ctx: StaffContext, secret_key: str | None = None, *, session_minutes: int = 60,
+def create_app(ctx: StaffContext, secret_key: str | None = None, *, session_minutes: float = 60,
                cookie_secure: bool = False, oidc: Any = None) -> FastAPI:
     portal = Portal(ctx, oidc=oidc)
     app = FastAPI(title="舟山市产业创新中心 staff portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
-                       session_cookie="zsc_session", max_age=session_minutes * 60, same_site="lax",
+                       session_cookie="zsc_session", max_age=max(1, int(session_minutes * 60)), same_site="lax",
                        https_only=cookie_secure)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -61,8 +61,8 @@ def register(app: FastAPI, portal: Portal) -> None:  # noqa: C901  one place tha
         if not csrf_ok(request.session, form.get("csrf_token")):
             return forbidden(request, None, "表单已失效，请重新登录 / the form expired: sign in again")
         username = form.get("username", "").strip()[:100]
-        keys = (f"ip:{_client(request)}", f"user:{username.lower()}")
-        wait = portal.login_limit.blocked(*keys)
+        address, account = f"ip:{_client(request)}", f"user:{username.lower()}"
+        wait = max(portal.login_limit.blocked(account), portal.address_limit.blocked(address))
         if wait:
             return portal.page(request, "login.html", 429, next=target, username=username, oidc=portal.oidc is not None,
                                error=f"登录失败次数过多，请 {wait // 60 + 1} 分钟后再试 / too many failed sign-ins: "
@@ -73,10 +73,11 @@ def register(app: FastAPI, portal: Portal) -> None:  # noqa: C901  one place tha
         finally:
             await conn.close()
         if user is None:
-            portal.login_limit.hit(*keys)
+            portal.login_limit.hit(account)
+            portal.address_limit.hit(address)
             return portal.page(request, "login.html", 401, next=target, username=username, oidc=portal.oidc is not None,
                                error="用户名或密码错误 / wrong username or password")
-        portal.login_limit.clear(keys[1])
+        portal.login_limit.clear(account)
         start_session(request.session, user.user_id, "password")
         return RedirectResponse(target, status_code=303)
 
@@ -187,11 +188,16 @@ def register(app: FastAPI, portal: Portal) -> None:  # noqa: C901  one place tha
             return to_login(request)
         if not csrf_ok(request.session, form.get("csrf_token")):
             return forbidden(request, await portal.user(request), "CSRF token missing or wrong / 表单校验失败")
+        request_id = (form.get("request_id") or "").strip()[:120] or new_request_id()
         user, state, refused = await _offer(request, center_id, name)
+        answered = state.answered.get(request_id) if state is not None else None
+        if answered is not None and answered.action == name and user is not None:
+            # Sent before (a double click, a browser resubmit): the first answer, nothing changes.
+            duplicate = answered.model_copy(update={"duplicate": True})
+            return portal.page(request, "done.html", user=user, s=state, name=name, result=duplicate)
         if refused:
             return refused
         assert user is not None
-        request_id = (form.get("request_id") or "").strip()[:120] or new_request_id()
         spec = ACTIONS[name]
         payload = forms.parse(spec.payload, form)
         try:

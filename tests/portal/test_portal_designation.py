@@ -56,6 +56,7 @@ async def test_portal_d3_d7_designation_by_three_people_and_the_public(portal, p
     await sign_in(clerk, url, users["dinghai"].username)
     await act_from_inbox(clerk, url, cid, "record_county_review")
     await fill(clerk, dotted(f.county_review()))
+    await shot(clerk, "action-form")
     await submit(clerk)
     assert await clerk.locator("[data-testid=done] [data-phase]").get_attribute("data-phase") == "city_evaluation"
 
@@ -68,7 +69,6 @@ async def test_portal_d3_d7_designation_by_three_people_and_the_public(portal, p
     assert "city_evaluation" in await bureau.locator("[data-testid=done]").inner_text()
     await act_from_inbox(bureau, url, cid, "publish_notice")
     await fill(bureau, dotted(f.notice(await today(env))))
-    await shot(bureau, "action-form")
     await submit(bureau)
     assert await bureau.locator("[data-testid=done] [data-phase]").get_attribute("data-phase") == "public_notice"
 
