@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from centers import portal_client
 from centers.context import Context
 from centers.errors import OK, BadInput
 from centers.payloads import fill_envelope, read_json, validate
@@ -50,6 +51,9 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
     raw = read_json(args.file, args.json_text, what=f"{name} payload")
     data, rid = fill_envelope(raw, request_id=args.request_id, actor_name=args.actor_name,
                               actor_role=args.actor_role, actor_county=args.actor_county)
+    if ctx.settings.centers_portal_url:  # the portal checks the payload and fills the actor
+        ctx.print(f"request_id {rid}  (reuse it with --request-id to retry safely)")
+        return await _through_portal(ctx, name, args, data)
     # At the door only the payload's shape is checked; the rules are the workflow's to apply.
     try:
         service.parse_action(name, data)
@@ -82,6 +86,29 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
     else:
         ctx.print(f"accepted {name} on {wid}: {result.summary}")
         ctx.print(f"phase {result.phase.value}")
+    return OK
+
+
+async def _through_portal(ctx: Context, name: str, args: ActionArgs, data: dict) -> int:
+    """CENTERS_PORTAL_URL: the portal acts as the token's user (the actor given here is ignored)."""
+    if args.signal:
+        raise BadInput("--signal is not available through the portal (CENTERS_PORTAL_URL): send it as an update")
+    if "actor" in data:
+        ctx.warn("note: the portal acts as the signed-in owner of the token; --actor-* are ignored")
+    token = ctx.settings.centers_portal_token
+    answer = await portal_client.act(ctx.settings.centers_portal_url or "", token.get_secret_value() if token else None,
+                                     args.center_id, name, data, args.timeout)
+    refused = answer.get("refused")
+    if refused:
+        ctx.print(f"refused [{refused['rule_id']}] {refused['field']}: {refused['message']}")
+        return 1
+    result = answer["result"]
+    if result.get("duplicate"):
+        ctx.print(f"already answered: request {answer['request_id']} was {name}; nothing changed")
+        ctx.print(f"  {result['summary']}; phase {result['phase']}")
+    else:
+        ctx.print(f"accepted {name} on {workflow_id(args.center_id)} through the portal: {result['summary']}")
+        ctx.print(f"phase {result['phase']}")
     return OK
 
 

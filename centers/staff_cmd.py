@@ -6,12 +6,15 @@ import argparse
 import getpass
 import sys
 
+from pydantic import ValidationError
+
 from centers.context import Context
 from centers.errors import OK, BadInput
 from centers.render import table
 from models.directory import County, Role
 from staff import directory
 from staff.identity import STAFF_ROLES, StaffUser
+from staff.payloads import field_errors
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +56,8 @@ async def run(ctx: Context, args: argparse.Namespace) -> int:
             try:
                 user = StaffUser(user_id=directory.new_user_id(), username=args.username, display_name=args.name,
                                  role=role, county=args.county, center_ids=tuple(args.center), email=args.email)
-            except ValueError as err:
-                raise BadInput(str(err).splitlines()[-1]) from None
+            except ValidationError as err:
+                raise BadInput("; ".join(field_errors(err))) from None
             await directory.add_user(conn, user, _password(args.password_stdin))
             ctx.print(f"added {user.username} ({user.user_id}), {user.role.value}")
         elif args.staff_command == "list":
