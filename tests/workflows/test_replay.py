@@ -25,7 +25,7 @@ from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import chain_histories, replayer
-from tests.workflows.scenarios import ten_year_lifecycle, unqualified_then_rectified
+from tests.workflows.scenarios import signed_in_designation, ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
 )
@@ -37,9 +37,10 @@ SCENARIOS = {
     "advance-clawback-repaid": advance_settled_into_clawback_and_repaid,
     "ten-year-lifecycle": ten_year_lifecycle,
     "unqualified-then-rectified": unqualified_then_rectified,
+    "signed-in-designation": signed_in_designation,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import HIDE_INTERNAL_DEADLINES, CenterLifecycle
+from workflows.lifecycle import AUDIT_USER_ID, HIDE_INTERNAL_DEADLINES, CenterLifecycle
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -84,7 +85,7 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, AUDIT_USER_ID])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
