@@ -9,13 +9,15 @@ without the codec that db.pool installs.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import asyncpg
 
 from db.ledger import record_entries
 from db.mailer import message_id_for
-from models.effects import AuditEntry, Ban, BanQuery, CenterSnapshot, OutcomeBatch
+from models.effects import AuditEntry, Ban, BanQuery, CenterSnapshot, Email, OutcomeBatch
 from models.mail import OutboxEntry
+from models.text import header_safe
 
 _AUDIT_COLUMNS = (
     "key, center_id, at, action, outcome, actor_name, actor_role, actor_county, request_id, "
@@ -40,11 +42,11 @@ _INSERT_OUTBOX = f"""
 """
 _SNAPSHOT_COLUMNS = (
     "center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
-    "designated_on, last_grade, next_deadline_at, updated_at, opened_at"
+    "designated_on, last_grade, next_deadline_at, updated_at, opened_at, overdue_count, oldest_overdue_at"
 )
 # The WHERE makes an older lifecycle, or an older (or repeated) revision, a no-op: a late retry never rolls a center back.
 _UPSERT_SNAPSHOT = f"""
-    INSERT INTO centers ({_SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    INSERT INTO centers ({_SNAPSHOT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
     ON CONFLICT (center_id) DO UPDATE SET
         {", ".join(f"{c} = EXCLUDED.{c}" for c in _SNAPSHOT_COLUMNS.split(", ")[1:])},
         recorded_at = now()
@@ -62,12 +64,44 @@ async def record_batch(conn: asyncpg.Connection, batch: OutcomeBatch) -> None:
         if batch.ledger:
             await record_entries(conn, batch.ledger)
         if batch.emails:
-            await conn.executemany(
-                _INSERT_OUTBOX,
-                [(e.key, e.center_id, e.to, e.subject, e.body, e.rule_id, message_id_for(e.key)) for e in batch.emails],
-            )
+            await conn.executemany(_INSERT_OUTBOX, [_outbox_args(e) for e in batch.emails])
         if batch.snapshot is not None:
             await conn.execute(_UPSERT_SNAPSHOT, *_snapshot_args(batch.snapshot))
+
+
+async def record_batch_salvage(conn: asyncpg.Connection, batch: OutcomeBatch) -> list[str]:
+    """After the whole batch was refused: write each row on its own (a savepoint each), skip the
+    ones PostgreSQL refuses, and add an audit note naming them. Returns what was skipped."""
+    skipped: list[str] = []
+    parts: list[tuple[str, str, tuple]] = (
+        [(f"audit {a.key}", _INSERT_AUDIT, _audit_args(a)) for a in batch.audits]
+        + [(f"ban {b.key}", _INSERT_BAN, _ban_args(b)) for b in batch.bans]
+        + [(f"mail {e.key}", _INSERT_OUTBOX, _outbox_args(e)) for e in batch.emails]
+        + ([("snapshot", _UPSERT_SNAPSHOT, _snapshot_args(batch.snapshot))] if batch.snapshot else [])
+    )
+    async with conn.transaction():
+        for entry in batch.ledger:
+            try:
+                async with conn.transaction():
+                    await record_entries(conn, [entry])
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+                skipped.append(f"ledger {entry.key}")
+        for name, sql, args in parts:
+            try:
+                async with conn.transaction():
+                    await conn.execute(sql, *args)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError):
+                skipped.append(name)
+        first = batch.audits[0] if batch.audits else None
+        await conn.execute(
+            _INSERT_AUDIT,
+            f"{first.key if first else batch.center_id}:not-recorded", batch.center_id,
+            first.at if first else datetime.now(UTC), "record_failed", "automatic",
+            None, None, None, None, [], None, None,
+            header_safe(f"PostgreSQL refused part of this step's record: {', '.join(skipped)}")[:1000],
+            json.dumps({"skipped": skipped}),
+        )
+    return skipped
 
 
 async def active_bans(conn: asyncpg.Connection, query: BanQuery) -> list[Ban]:
@@ -128,6 +162,10 @@ def _audit_args(a: AuditEntry) -> tuple:
     )  # fmt: skip
 
 
+def _outbox_args(e: Email) -> tuple:
+    return (e.key, e.center_id, e.to, e.subject, e.body, e.rule_id, message_id_for(e.key))
+
+
 def _ban_args(b: Ban) -> tuple:
     return (
         b.key, b.center_id, b.subject_kind, b.credit_code, b.subject_name, b.scope, b.field,
@@ -139,4 +177,5 @@ def _snapshot_args(s: CenterSnapshot) -> tuple:
     return (
         s.center_id, s.revision, s.name, s.county, s.field, s.route, s.phase, s.credit_code,
         s.lead_unit, s.designated_on, s.last_grade, s.next_deadline_at, s.updated_at, s.opened_at,
+        s.overdue_count, s.oldest_overdue_at,
     )  # fmt: skip

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.actor import Action
+from models.text import Identifier, Line, Name, Note, Paragraph, Reference, Statement
+
+MAX_MATERIALS = 50
+MAX_PARTNER_AGREEMENTS = 50
 
 
 class Evidence(BaseModel):
@@ -16,7 +20,7 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     met: bool
-    evidence: str = Field(min_length=1, max_length=2000, description="Document reference or short description")
+    evidence: Note = Field(description="Document reference or short description")
 
 
 class LeadUnitKind(StrEnum):
@@ -65,9 +69,9 @@ class IntegrityCommitment(BaseModel):
     """D4: the lead unit's integrity commitment letter (诚信承诺书)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    signed_by: str = Field(min_length=1, description="The lead unit that signs it")
+    signed_by: Name = Field(description="The lead unit that signs it")
     signed_on: date
-    document_ref: str = Field(min_length=1)
+    document_ref: Reference
 
 
 class SubmitApplication(Action):
@@ -75,16 +79,16 @@ class SubmitApplication(Action):
 
     checklist: Checklist
     commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
-    materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
-    partner_agreements: dict[str, str] = Field(
-        default_factory=dict, description="M6: partner credit code -> reference of the signed cooperation agreement"
+    materials: list[Reference] = Field(default_factory=list, max_length=MAX_MATERIALS, description="D4: references of the application materials")
+    partner_agreements: dict[Line(40), Reference] = Field(
+        default_factory=dict, max_length=MAX_PARTNER_AGREEMENTS, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     ok: bool
-    note: str = Field(min_length=1, max_length=2000)
+    note: Note
 
 
 class RecordCountyReview(Action):
@@ -94,18 +98,18 @@ class RecordCountyReview(Action):
     credit: Finding
     materials_authentic: Finding
     recommend: bool
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Statement
 
 
 class RecordCityEvaluation(Action):
     """D6: the result of the experts' or third party's comprehensive review."""
 
     evaluator_kind: Literal["expert_panel", "third_party"]
-    evaluator: str = Field(min_length=1, max_length=200)
-    score: float = Field(ge=0, le=100)
-    opinion: str = Field(min_length=1, max_length=4000)
+    evaluator: Name
+    score: float = Field(ge=0, le=100, strict=True, allow_inf_nan=False)
+    opinion: Statement
     propose: bool = Field(description="Propose for designation (on the list) or reject")
-    report_ref: str = Field(min_length=1, max_length=200)
+    report_ref: Reference
     evaluated_on: date | None = Field(default=None, description="Date of the review report; today if omitted")
 
 
@@ -113,26 +117,26 @@ class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
 
     published_on: date
-    reference: str = Field(min_length=1, max_length=200, description="Where it is published, document number")
+    reference: Reference = Field(description="Where it is published, document number")
 
 
 class FileObjection(Action):
     """D7: an objection during the notice."""
 
-    objector: str = Field(min_length=1, max_length=200)
-    contact: str = Field(min_length=1, max_length=200)
-    grounds: str = Field(min_length=1, max_length=4000)
+    objector: Name
+    contact: Line(200)
+    grounds: Paragraph(2000)
 
 
 class ResolveObjection(Action):
     """D7: the bureau's verification of an objection."""
 
-    objection_id: str
+    objection_id: Identifier
     outcome: Literal["upheld", "dismissed"]
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Statement
 
 
 class Withdraw(Action):
     """The implementing entity withdraws before designation."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Note

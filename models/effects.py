@@ -64,6 +64,8 @@ class CenterSnapshot(BaseModel):
     designated_on: date | None = None
     last_grade: str | None = None
     next_deadline_at: datetime | None = None
+    overdue_count: int = Field(0, description="M5: deadlines passed unmet")
+    oldest_overdue_at: datetime | None = Field(None, description="M5: due time of the oldest overdue deadline")
     updated_at: datetime
 
 

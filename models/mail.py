@@ -20,7 +20,10 @@ class SmtpSettings(BaseModel):
     starttls: bool = False
     use_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465), instead of STARTTLS")
     mail_from: str = Field(description="From header; may carry a display name: '舟山市科技局 <no-reply@…>'")
-    timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command; a stuck server fails the activity")
+    timeout_seconds: float = Field(30.0, gt=0, description="Per SMTP command; a stuck server fails the attempt")
+    retry_base_seconds: float = Field(5.0, gt=0, description="Backoff after the first temporary failure, doubled each time")
+    retry_max_seconds: float = Field(900.0, gt=0, description="Longest wait between two tries of one message")
+    lease_seconds: float = Field(300.0, gt=0, description="A sender's claim on a row; a crashed sender's lease expires")
 
     @classmethod
     def from_settings(cls, settings: Any) -> SmtpSettings:
@@ -43,6 +46,18 @@ class SmtpSettings(BaseModel):
         )
 
 
+class UndeliveredMail(BaseModel):
+    """An outbox row not delivered yet (retrying) or failed for good: shown to staff (M5 board, centers show)."""
+
+    key: str
+    center_id: str
+    subject: str
+    created_at: datetime
+    attempts: int
+    last_error: str | None = None
+    failed: bool = False
+
+
 class OutboxEntry(BaseModel):
     """One row of the notification outbox, with its delivery state (for reports and tests)."""
 
@@ -57,3 +72,5 @@ class OutboxEntry(BaseModel):
     sent_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    failed_at: datetime | None = None

@@ -8,13 +8,14 @@ from pydantic import Field
 
 from models.actor import Action
 from models.operating import ChangeKind, Grade, RevocationGround
+from models.text import Identifier, Name, Reference, Statement
 
 
 class SubmitAnnualReport(Action):
     """M7: the implementing entity's report on an evaluated year."""
 
     year: int = Field(ge=2000, le=2999, description="The evaluated year the report covers")
-    report_ref: str = Field(min_length=1, max_length=200)
+    report_ref: Reference
 
 
 class RecordAnnualEvaluation(Action):
@@ -22,16 +23,16 @@ class RecordAnnualEvaluation(Action):
 
     year: int = Field(ge=2000, le=2999, description="The evaluated year")
     grade: Grade = Field(description="M1: 优秀 excellent, 良好 good, 合格 qualified, 不合格 unqualified")
-    evaluator: str = Field(min_length=1, max_length=200, description="The third party that evaluated")
-    report_ref: str = Field(min_length=1, max_length=200, description="The evaluator's report")
+    evaluator: Name = Field(description="The third party that evaluated")
+    report_ref: Reference = Field(description="The evaluator's report")
 
 
 class RecordRectificationResult(Action):
     """M2, PD4: the result of the rectification."""
 
     passed: bool
-    report_ref: str = Field(min_length=1, max_length=200)
-    finding: str = Field(min_length=1, max_length=4000)
+    report_ref: Reference
+    finding: Statement
 
 
 class ReportMajorChange(Action):
@@ -39,19 +40,19 @@ class ReportMajorChange(Action):
 
     kind: ChangeKind
     happened_on: date
-    description: str = Field(min_length=1, max_length=4000)
+    description: Statement
 
 
 class RecordMajorChangeReview(Action):
     """M3: still eligible (designation stands) or not (cancelled from the year of the change)."""
 
-    change_id: str
+    change_id: Identifier
     still_eligible: bool
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Statement
 
 
 class Revoke(Action):
     """M4, PD7: revoke the designation on one of the four grounds."""
 
     ground: RevocationGround
-    evidence: str = Field(min_length=1, max_length=4000)
+    evidence: Statement

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from models.actor import Action
 from models.subsidy import PositiveYuan, Yuan
+from models.text import Reference
 
 _BUREAU = {"name": "财务处 张华", "role": "city_bureau", "county": None}
 
@@ -27,7 +28,7 @@ class GrantAdvance(Action):
         description="S2: the subsidy year the advance is for: this year or next (Asia/Shanghai); this year if omitted",
     )
     amount_yuan: PositiveYuan = Field(description="S1, PD6: the advance, counted against the year's city cap")
-    payment_ref: str = Field(min_length=1, max_length=200, description="Reference of the payment order")
+    payment_ref: Reference = Field(description="Reference of the payment order")
 
 
 class SettleSubsidy(Action):
@@ -40,7 +41,7 @@ class SettleSubsidy(Action):
 
     year: int = Field(ge=2000, le=2999, description="The subsidy year assessed")
     amount_due_yuan: Yuan = Field(description="S2: the amount actually due (0 to the advance); the rest is clawed back")
-    assessment_ref: str = Field(min_length=1, max_length=200, description="Reference of the performance assessment")
+    assessment_ref: Reference = Field(description="Reference of the performance assessment")
 
 
 class RecordRepayment(Action):
@@ -53,4 +54,4 @@ class RecordRepayment(Action):
 
     year: int = Field(ge=2000, le=2999, description="The subsidy year whose clawback is repaid")
     amount_yuan: PositiveYuan = Field(description="Repaid now; at most what is still outstanding")
-    receipt_ref: str = Field(min_length=1, max_length=200, description="Reference of the receipt or bank slip")
+    receipt_ref: Reference = Field(description="Reference of the receipt or bank slip")

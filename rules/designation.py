@@ -210,9 +210,17 @@ def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_a
     return Decision(state, f"notice published, ends {messages.format_due(ends_at)}", ("D7", "PD2"), emails=[email])
 
 
+# A bound, not a rule: the state (and every answer that carries it) must stay far below Temporal's
+# payload limit, whatever the public sends. Each objection keeps at most 2,000 characters of grounds.
+MAX_OBJECTIONS_PER_NOTICE = 30
+
+
 def check_objection(state: CenterState, act: FileObjection, now: datetime) -> None:
-    """D7: objections are taken only while the notice runs."""
+    """D7: objections are taken only while the notice runs (and at most MAX_OBJECTIONS_PER_NOTICE)."""
     assert state.notice is not None
+    if len(state.objections) >= MAX_OBJECTIONS_PER_NOTICE:
+        raise Refusal("D7", "objection", f"this notice already holds {MAX_OBJECTIONS_PER_NOTICE} objections, the most "
+                      "the system records; send further objections to the city bureau in writing")
     if state.notice.ended or now >= state.notice.ends_at:
         raise Refusal("D7", "notice", f"the notice ended at {messages.format_due(state.notice.ends_at)}; "
                       "objections are taken only while it runs")

@@ -19,7 +19,9 @@ from db.migrate import apply_migrations
 from db.pool import create_pool
 from rules.calendar import calendar_alert, default_coverage, local_date
 from workers.exit import hard_exit
+from models.mail import SmtpSettings
 from workers.logging import configure_logging
+from workers.outbox import OutboxDispatcher
 from workers.settings import Settings, get_settings
 from workflows.lifecycle import CenterLifecycle
 
@@ -73,6 +75,9 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         await ensure_schedules(client, settings.task_queue)
+        mail_pool = await create_pool(dsn, min_size=1, max_size=3)  # its own: SMTP never starves the activities
+        dispatcher = asyncio.create_task(
+            OutboxDispatcher(mail_pool, SmtpSettings.from_settings(settings)).run(stop_event), name="outbox-dispatcher")
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
         log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)
@@ -83,6 +88,9 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         if not running.done():
             log.info("worker stopping")
             await worker.shutdown()
+        stop_event.set()
+        await dispatcher
+        await mail_pool.close()
         await running  # re-raises if the worker died on its own
         log.info("worker stopped")
     finally:
