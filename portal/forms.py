@@ -109,6 +109,16 @@ def _inputs(items: list[Input | Group]) -> list[Input]:
     return out
 
 
+def _number(raw: str) -> int | float | str:
+    """A number as JSON would carry it; text that is none is passed on for the model to name."""
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            continue
+    return raw
+
+
 def parse(model: type[BaseModel], form: dict[str, str]) -> dict[str, Any]:
     """The submitted form as the payload's JSON shape (pydantic does the type checks after).
 
@@ -146,6 +156,8 @@ def _parse_items(items: list[Input | Group], form: dict[str, str]) -> dict[str, 
                 data[key] = None
         elif item.kind == "select" and item.options == [("true", "是 yes"), ("false", "否 no")]:
             data[key] = raw == "true"
+        elif item.kind == "number":
+            data[key] = _number(raw)
         else:
             data[key] = raw
     return data

@@ -22,9 +22,6 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
-from temporalio.worker import Worker
-
-from activities.registry import build_activities
 from models.directory import County, Role
 from portal.app import create_app
 from portal.server import PortalServer
@@ -32,9 +29,9 @@ from staff import directory
 from staff.context import StaffContext
 from staff.identity import StaffUser
 from tests.fixtures.database import apply_migrations_at
+from tests.fixtures.temporal import lifecycle_worker
 from workers.settings import Settings
 from workers.temporal_dev import free_port
-from workflows.lifecycle import CenterLifecycle
 
 PASSWORD = "correct horse battery"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -89,6 +86,20 @@ class PortalStack:
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url)
 
+    async def audit(self, sql: str, *args: Any, until: Any = bool) -> Any:
+        """Rows of an audit query, polled: the workflow records its steps just after it answers."""
+        async def rows() -> Any:
+            conn = await self.db()
+            try:
+                found = await conn.fetch(sql, *args)
+            finally:
+                await conn.close()
+            return found if until(found) else None
+
+        from tests.portal.browser import eventually
+
+        return await eventually(rows)
+
 
 async def portal_stack(client: Client, database_url: str, worker_settings: Settings, pool: Any,
                        session_minutes: int = 60) -> AsyncIterator[PortalStack]:
@@ -105,8 +116,7 @@ async def portal_stack(client: Client, database_url: str, worker_settings: Setti
         await conn.close()
     app = create_app(ctx, "test-secret-" + uuid.uuid4().hex, session_minutes=session_minutes)
     server = await PortalServer(app, "127.0.0.1", free_port()).start()
-    async with Worker(client, task_queue=task_queue, workflows=[CenterLifecycle],
-                      activities=build_activities(pool, worker_settings)):
+    async with lifecycle_worker(client, task_queue, pool, worker_settings):
         try:
             yield PortalStack(server.url, client, database_url, task_queue, ctx, users, center_id)
         finally:

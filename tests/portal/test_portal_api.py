@@ -32,12 +32,12 @@ async def test_portal_cli_acts_through_the_portal_as_the_token_owner(portal):
     assert result.status == 0, result
     assert "through the portal" in result.out and "phase city_evaluation" in result.out
     assert "ignored" in result.err
+    [row] = await stack.audit("SELECT actor_name, actor_role, actor_user_id FROM audit_log "
+                              "WHERE center_id = $1 AND action = 'record_county_review'", cid)
+    assert dict(row) == {"actor_name": "李华", "actor_role": "county_department",
+                         "actor_user_id": stack.users["dinghai"].user_id}
     conn = await stack.db()
     try:
-        row = await conn.fetchrow("SELECT actor_name, actor_role, actor_user_id FROM audit_log "
-                                  "WHERE center_id = $1 AND action = 'record_county_review'", cid)
-        assert dict(row) == {"actor_name": "李华", "actor_role": "county_department",
-                             "actor_user_id": stack.users["dinghai"].user_id}
         assert await conn.fetchval("SELECT count(*) FROM staff_tokens WHERE token_hash = $1", token) == 0
     finally:
         await conn.close()

@@ -117,13 +117,10 @@ async def test_portal_d3_d7_designation_by_three_people_and_the_public(portal, p
     for action, user_id in expected.items():
         row = bureau.locator(f"[data-testid=audit] tr[data-action='{action}']")
         assert await row.get_attribute("data-user") == user_id, action
-    conn = await stack.db()
-    try:
-        rows = {r["action"]: r for r in await conn.fetch(
-            "SELECT action, actor_user_id, actor_name, actor_role, actor_county FROM audit_log "
-            "WHERE center_id = $1 AND outcome = 'accepted'", cid)}
-    finally:
-        await conn.close()
+    rows = {r["action"]: r for r in await stack.audit(
+        "SELECT action, actor_user_id, actor_name, actor_role, actor_county FROM audit_log "
+        "WHERE center_id = $1 AND outcome = 'accepted'", cid,
+        until=lambda found: {"file_objection", *expected} <= {r["action"] for r in found})}
     assert {a: rows[a]["actor_user_id"] for a in expected} == expected
     assert (rows["record_county_review"]["actor_name"], rows["record_county_review"]["actor_county"]) == ("李华", "dinghai")
     assert rows["file_objection"]["actor_role"] == "public" and rows["file_objection"]["actor_user_id"] is None

@@ -6,6 +6,8 @@ without one (the CLI's operators, older clients) leaves it empty, as before.
 
 from __future__ import annotations
 
+import asyncio
+
 from db.outcomes import list_audit
 from tests.fixtures import factories as f
 from tests.workflows.scenarios import signed_in
@@ -18,10 +20,13 @@ async def test_audit_rows_carry_the_user_id_of_update_and_refused_signal(centers
     await handle.signal("record_county_review", signed_in(f.county_review(county="putuo"), "u-putuo-1"))
     await handle.execute_update("record_county_review", f.county_review())
 
-    # Handlers run one at a time and each writes its audit row before it answers, so the last
-    # update's answer means every row is in.
-    async with db_pool.acquire() as conn:
-        audit = await list_audit(conn, profile.center_id)
+    # The workflow records each step in order just after it answers (issue 9): wait for the last.
+    for _ in range(200):
+        async with db_pool.acquire() as conn:
+            audit = await list_audit(conn, profile.center_id)
+        if any(a.action == "record_county_review" and a.outcome == "accepted" for a in audit):
+            break
+        await asyncio.sleep(0.05)
     by_action = {(a.action, a.outcome): a for a in audit}
     assert by_action[("submit_application", "accepted")].actor_user_id == "u-contact-1"
     refused = by_action[("record_county_review", "rejected")]
