@@ -91,6 +91,10 @@ def create_app(ctx: StaffContext, secret_key: str | None = None, *, session_minu
 
     routes_pages.register(app, portal)
     routes_api.register(app, portal)
+    if oidc is not None:
+        from portal import oidc as oidc_routes
+
+        oidc_routes.register(app, portal, oidc)
     return app
 
 

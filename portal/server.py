@@ -10,6 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from portal.app import create_app
+from portal.oidc import OidcConfig
 from staff.context import StaffContext
 from workers.settings import Settings
 
@@ -21,7 +22,7 @@ def build(ctx: StaffContext, settings: Settings) -> FastAPI:
     if key is None:
         log.warning("PORTAL_SECRET_KEY unset: a random key signs sessions; they end when the portal restarts")
     return create_app(ctx, key, session_minutes=settings.portal_session_minutes,
-                      cookie_secure=settings.portal_cookie_secure)
+                      cookie_secure=settings.portal_cookie_secure, oidc=OidcConfig.from_settings(settings))
 
 
 class _QuietServer(uvicorn.Server):

@@ -75,6 +75,14 @@ async def get_user(conn: asyncpg.Connection, user_id: str) -> StaffUser | None:
     return _user(row) if row else None
 
 
+async def get_user_by_email(conn: asyncpg.Connection, email: str) -> StaffUser | None:
+    if not email:
+        return None
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM staff_users WHERE lower(email) = lower($1) "
+                              "ORDER BY created_at LIMIT 1", email)
+    return _user(row) if row else None
+
+
 async def list_users(conn: asyncpg.Connection) -> list[StaffUser]:
     rows = await conn.fetch(f"SELECT {_USER_COLUMNS} FROM staff_users ORDER BY role, county NULLS FIRST, username")
     return [_user(r) for r in rows]

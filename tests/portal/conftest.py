@@ -102,7 +102,8 @@ class PortalStack:
 
 
 async def portal_stack(client: Client, database_url: str, worker_settings: Settings, pool: Any,
-                       session_minutes: int = 60) -> AsyncIterator[PortalStack]:
+                       session_minutes: float = 60, oidc: Any = None, port: int | None = None,
+                       ) -> AsyncIterator[PortalStack]:
     task_queue = f"portal-{uuid.uuid4().hex[:8]}"
     center_id = f"zs-portal-{uuid.uuid4().hex[:6]}"
     settings = Settings(task_queue=task_queue)
@@ -114,8 +115,8 @@ async def portal_stack(client: Client, database_url: str, worker_settings: Setti
             await directory.add_user(conn, user, PASSWORD)
     finally:
         await conn.close()
-    app = create_app(ctx, "test-secret-" + uuid.uuid4().hex, session_minutes=session_minutes)
-    server = await PortalServer(app, "127.0.0.1", free_port()).start()
+    app = create_app(ctx, "test-secret-" + uuid.uuid4().hex, session_minutes=session_minutes, oidc=oidc)
+    server = await PortalServer(app, "127.0.0.1", port or free_port()).start()
     async with lifecycle_worker(client, task_queue, pool, worker_settings):
         try:
             yield PortalStack(server.url, client, database_url, task_queue, ctx, users, center_id)
