@@ -87,9 +87,10 @@ def create_app(ctx: StaffContext, secret_key: str | None = None, *, session_minu
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    from portal import routes_api, routes_pages
+    from portal import routes_api, routes_pages, routes_register
 
     routes_pages.register(app, portal)
+    routes_register.register(app, portal)
     routes_api.register(app, portal)
     if oidc is not None:
         from portal import oidc as oidc_routes

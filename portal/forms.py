@@ -36,6 +36,7 @@ class Input:
     options: list[tuple[str, str]] = field(default_factory=list)
     step: str | None = None
     maxlength: int | None = None
+    soft: bool = False  # inside an optional group: the browser must not insist (the model still does)
 
 
 @dataclass
@@ -46,6 +47,10 @@ class Group:
     help: str | None
     items: list[Input | Group]
     optional: bool = False
+    repeated: bool = False  # a list of models: items are its rows (name.0, name.1, ...)
+
+
+ROWS = 3  # rows offered for a list of models (contacts, partners); empty rows are left out
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -64,8 +69,8 @@ def _humanize(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def build(model: type[BaseModel], prefix: str = "") -> list[Input | Group]:
-    """The inputs of ``model`` (envelope left out at the top level)."""
+def build(model: type[BaseModel], prefix: str = "", soft: bool = False) -> list[Input | Group]:
+    """The inputs of ``model`` (envelope left out at the top level); ``soft`` inside optional groups."""
     items: list[Input | Group] = []
     for name, info in model.model_fields.items():
         if not prefix and name in ENVELOPE:
@@ -75,10 +80,11 @@ def build(model: type[BaseModel], prefix: str = "") -> list[Input | Group]:
         required = info.is_required() and not nullable
         help_ = info.description or None
         if isinstance(kind, type) and issubclass(kind, BaseModel):
-            items.append(Group(path, _humanize(name), label_zh(name), help_ or kind.__doc__, build(kind, path + "."),
-                               optional=nullable))
+            items.append(Group(path, _humanize(name), label_zh(name), help_ or kind.__doc__,
+                               build(kind, path + ".", soft or nullable), optional=nullable))
             continue
-        common = dict(name=path, label_en=_humanize(name), label_zh=label_zh(name), help=help_, required=required)
+        common = dict(name=path, label_en=_humanize(name), label_zh=label_zh(name), help=help_, required=required,
+                      soft=soft)
         origin = typing.get_origin(kind)
         if isinstance(kind, type) and issubclass(kind, Enum):
             items.append(Input(kind="select", options=[(m.value, m.value) for m in kind], **common))
@@ -92,6 +98,10 @@ def build(model: type[BaseModel], prefix: str = "") -> list[Input | Group]:
             items.append(Input(kind="money", step="0.01", **common))
         elif kind in (int, float):
             items.append(Input(kind="number", step="1" if kind is int else "any", **common))
+        elif origin is list and isinstance(row := typing.get_args(kind)[0], type) and issubclass(row, BaseModel):
+            rows = [Group(f"{path}.{i}", f"#{i + 1}", None, None, build(row, f"{path}.{i}.", True), optional=True)
+                    for i in range(ROWS)]
+            items.append(Group(path, _humanize(name), label_zh(name), help_, rows, repeated=True))
         elif origin is list:
             items.append(Input(kind="lines", **{**common, "required": False}))
         elif origin is dict:
@@ -100,6 +110,10 @@ def build(model: type[BaseModel], prefix: str = "") -> list[Input | Group]:
             length = _max_length(info)
             items.append(Input(kind="textarea" if (length or 0) > 200 else "text", maxlength=length, **common))
     return items
+
+
+def _filled(group: Group, form: dict[str, str]) -> bool:
+    return any((form.get(i.name) or "").strip() for i in _inputs(group.items))
 
 
 def _inputs(items: list[Input | Group]) -> list[Input]:
@@ -132,6 +146,9 @@ def _parse_items(items: list[Input | Group], form: dict[str, str]) -> dict[str, 
     data: dict[str, Any] = {}
     for item in items:
         key = item.name.rsplit(".", 1)[-1]
+        if isinstance(item, Group) and item.repeated:
+            data[key] = [row for row in (_parse_items(r.items, form) for r in item.items if _filled(r, form))]
+            continue
         if isinstance(item, Group):
             filled = any((form.get(i.name) or "").strip() for i in _inputs(item.items))
             if item.optional and not filled:

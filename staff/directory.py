@@ -25,6 +25,7 @@ _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 _USER_COLUMNS = "user_id, username, display_name, role, county, center_ids, email, demo, disabled_at"
 TOKEN_PREFIX = "zsc_"
 TOKEN_DAYS = 90
+INVITE_DAYS = 7
 MIN_PASSWORD = 10
 
 
@@ -122,20 +123,60 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-async def create_token(conn: asyncpg.Connection, user_id: str, label: str, days: int = TOKEN_DAYS) -> str:
-    """A new personal access token; the clear text is returned once and never stored."""
+async def create_token(conn: asyncpg.Connection, user_id: str, label: str, days: int = TOKEN_DAYS,
+                       purpose: str = "api") -> str:
+    """A new personal access token (or invitation); the clear text is returned once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     await conn.execute(
-        "INSERT INTO staff_tokens (user_id, label, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
-        user_id, label[:100] or "token", _token_hash(token), datetime.now(timezone.utc) + timedelta(days=days))
+        "INSERT INTO staff_tokens (user_id, label, token_hash, expires_at, purpose) VALUES ($1, $2, $3, $4, $5)",
+        user_id, label[:100] or "token", _token_hash(token), datetime.now(timezone.utc) + timedelta(days=days),
+        purpose)
     return token
+
+
+async def invite(conn: asyncpg.Connection, user: StaffUser, center_id: str) -> tuple[StaffUser, str | None]:
+    """A registered center's contact: a new user bound to the center with an invitation to set a
+    password, or an existing user (same e-mail) bound to one more center (no invitation)."""
+    async with conn.transaction():
+        existing = await get_user_by_email(conn, user.email or "")
+        if existing is not None:
+            row = await conn.fetchrow(
+                f"UPDATE staff_users SET center_ids = array_append(center_ids, $2) WHERE user_id = $1 "
+                f"AND NOT ($2 = ANY(center_ids)) RETURNING {_USER_COLUMNS}", existing.user_id, center_id)
+            return (_user(row) if row else existing), None
+        await add_user(conn, user, None)
+        return user, await create_token(conn, user.user_id, f"invitation for {center_id}", days=INVITE_DAYS,
+                                        purpose="invite")
+
+
+async def redeem_invite(conn: asyncpg.Connection, token: str, password: str) -> StaffUser | None:
+    """Set the password of an invitation's user and use the invitation up; None if it is not valid."""
+    if len(password) < MIN_PASSWORD:
+        raise BadInput(f"password: at least {MIN_PASSWORD} characters")
+    async with conn.transaction():
+        user_id = await conn.fetchval(
+            "UPDATE staff_tokens SET revoked_at = now(), last_used_at = now() WHERE token_hash = $1 "
+            "AND purpose = 'invite' AND revoked_at IS NULL AND expires_at > now() RETURNING user_id",
+            _token_hash(token))
+        if user_id is None:
+            return None
+        await conn.execute("UPDATE staff_users SET password_hash = $2 WHERE user_id = $1 AND disabled_at IS NULL",
+                           user_id, _HASHER.hash(password))
+    return await get_user(conn, user_id)
+
+
+async def invitation_user(conn: asyncpg.Connection, token: str) -> StaffUser | None:
+    user_id = await conn.fetchval(
+        "SELECT user_id FROM staff_tokens WHERE token_hash = $1 AND purpose = 'invite' AND revoked_at IS NULL "
+        "AND expires_at > now()", _token_hash(token))
+    return await get_user(conn, user_id) if user_id else None
 
 
 async def user_for_token(conn: asyncpg.Connection, token: str) -> StaffUser | None:
     """The enabled user of an unrevoked, unexpired token, else None."""
     row = await conn.fetchrow(
         f"""UPDATE staff_tokens t SET last_used_at = now() FROM staff_users u
-            WHERE t.token_hash = $1 AND t.user_id = u.user_id AND t.revoked_at IS NULL
+            WHERE t.token_hash = $1 AND t.purpose = 'api' AND t.user_id = u.user_id AND t.revoked_at IS NULL
               AND t.expires_at > now() AND u.disabled_at IS NULL
             RETURNING {", ".join("u." + c for c in _USER_COLUMNS.split(", "))}""",
         _token_hash(token))
@@ -145,13 +186,14 @@ async def user_for_token(conn: asyncpg.Connection, token: str) -> StaffUser | No
 async def list_tokens(conn: asyncpg.Connection, user_id: str) -> list[dict]:
     rows = await conn.fetch(
         "SELECT id, label, created_at, expires_at, last_used_at, revoked_at FROM staff_tokens "
-        "WHERE user_id = $1 ORDER BY id DESC", user_id)
+        "WHERE user_id = $1 AND purpose = 'api' ORDER BY id DESC", user_id)
     return [dict(r) for r in rows]
 
 
 async def revoke_token(conn: asyncpg.Connection, user_id: str, token_id: int) -> bool:
     """Revoke one of the user's own tokens; False if there is no such token of theirs."""
     done = await conn.execute(
-        "UPDATE staff_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2",
+        "UPDATE staff_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND user_id = $2 "
+        "AND purpose = 'api'",
         token_id, user_id)
     return done.endswith(" 1")

@@ -20,10 +20,12 @@ CREATE TABLE staff_users (
     CHECK (role <> 'county_department' OR county IS NOT NULL)
 );
 
--- Personal access tokens for the CLI (CENTERS_PORTAL_URL): only a SHA-256 of the token is kept.
+-- Personal access tokens for the CLI (CENTERS_PORTAL_URL) and one-time invitations to set a
+-- password (a registered center's contacts): only a SHA-256 of the token is kept.
 CREATE TABLE staff_tokens (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id      text        NOT NULL REFERENCES staff_users (user_id),
+    purpose      text        NOT NULL DEFAULT 'api' CHECK (purpose IN ('api', 'invite')),
     label        text        NOT NULL,
     token_hash   text        NOT NULL UNIQUE,
     created_at   timestamptz NOT NULL DEFAULT now(),

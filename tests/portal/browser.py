@@ -21,6 +21,11 @@ def dotted(payload: dict[str, Any], prefix: str = "") -> dict[str, str]:
             out.update(dotted(value, name + "."))
         elif isinstance(value, bool):
             out[name] = "true" if value else "false"
+        elif value == [] or value == {}:
+            continue  # an empty list or map: the field stays empty
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            for i, row in enumerate(value):
+                out.update(dotted(row, f"{name}.{i}."))
         elif isinstance(value, list):
             out[name] = "\n".join(map(str, value))
         elif isinstance(value, dict):
