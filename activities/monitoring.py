@@ -10,6 +10,7 @@ import structlog
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.errors import permanent_database_errors_fail_fast
 from db.mailer import undelivered_mail
 from models.directory import offices_file
 from models.mail import UndeliveredMail
@@ -34,6 +35,7 @@ class MonitoringActivities:
         self._pool = pool
 
     @activity.defn(name="load_status_board")
+    @permanent_database_errors_fail_fast
     async def load_status_board(self) -> StatusBoard:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(

@@ -9,10 +9,12 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import PERMANENT, permanent_database_errors_fail_fast
 from db.mailer import deliver_pending, outbox_status
 from db.outcomes import active_bans, record_batch, record_batch_salvage
 from models.effects import Ban, BanQuery, OutcomeBatch
 from models.mail import SmtpSettings
+from rules.calendar import CalendarNotCovered, OverrideFileError
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +38,7 @@ class OutcomeActivities:
         try:
             async with self._pool.acquire() as conn:
                 await record_batch(conn, batch)
-        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as err:
+        except PERMANENT as err:
             async with self._pool.acquire() as conn:
                 skipped = await record_batch_salvage(conn, batch)
             log.error("outcome_not_recorded", center_id=batch.center_id, sqlstate=err.sqlstate,
@@ -47,6 +49,7 @@ class OutcomeActivities:
             ) from err
 
     @activity.defn(name="deliver_mail")
+    @permanent_database_errors_fail_fast
     async def deliver_mail(self, keys: list[str]) -> int:
         """Send these outbox rows unless already sent; return how many this attempt sent.
 
@@ -74,7 +77,20 @@ class OutcomeActivities:
         return len(done.sent)
 
     @activity.defn(name="find_active_bans")
+    @permanent_database_errors_fail_fast
     async def find_active_bans(self, query: BanQuery) -> list[Ban]:
-        """PD7: the bans that stop an application on `query.on`."""
-        async with self._pool.acquire() as conn:
-            return await active_bans(conn, query)
+        """PD7: the bans that stop an application on `query.on`, their ends settled by PD10.
+
+        Missing or invalid calendar data fails without retry: a person must add or fix it, and the
+        workflow turns the message into the application's refusal (PD2).
+        """
+        try:
+            async with self._pool.acquire() as conn:
+                return await active_bans(conn, query)
+        except CalendarNotCovered as err:
+            raise ApplicationError(f"PD10: whether a ban still runs on {query.on} depends on the working days of "
+                                   f"{err.year}: {err}", {"rule_id": "PD2", "year": err.year},
+                                   type="CalendarNotCovered", non_retryable=True) from err
+        except OverrideFileError as err:
+            raise ApplicationError(err.for_staff(), {"rule_id": "PD2"}, type="CalendarDataInvalid",
+                                   non_retryable=True) from err

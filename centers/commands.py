@@ -13,6 +13,7 @@ from centers.payloads import fill_envelope, read_json, validate
 from centers.render import county_text, deadline_status, due_text, local_text, state_text, table
 from models.profile import CenterProfile
 from models.state import CenterState
+from rules.messages import period_note
 from staff import service
 from staff.service import Refused, list_query, parse_day, workflow_id  # noqa: F401  re-exported
 
@@ -121,7 +122,10 @@ async def show(ctx: Context, center_id: str, as_json: bool = False) -> int:
         ctx.print(json.dumps(raw, ensure_ascii=False, indent=2))
     else:
         state = CenterState.model_validate(raw)
-        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id))))
+        mail, warning = await service.undelivered(ctx, center_id)
+        if warning:
+            ctx.warn(warning)
+        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id)), mail))
     return OK
 
 
@@ -166,13 +170,17 @@ async def deadlines(ctx: Context, *, county: str | None = None, overdue_only: bo
             "phase": s.phase.value, "deadline_id": d.id, "kind": d.kind, "rule_id": d.rule_id,
             "due_at": d.due_at.isoformat(), "who_acts": d.who_acts.value, "title_en": d.title_en,
             "title_zh": d.title_zh, "overdue": deadline_status(d, now) == "OVERDUE",
+            # PD10: a period's nominal end when it differs, and whether the end is still provisional or held
+            "nominal_due_at": d.nominal_due_at.isoformat() if d.nominal_due_at else None,
+            "provisional": d.provisional, "held": d.held_since is not None,
         } for d, s in rows], ensure_ascii=False, indent=2))
     elif not rows:
         ctx.print("no open deadline")
     else:
         ctx.print(table(
             ["due (Asia/Shanghai)", "status", "center", "county", "deadline", "rule", "who acts"],
-            [(due_text(d.due_at), deadline_status(d, now), f"{s.center_id} {s.display_name}",
+            [(due_text(d.nominal_due_at if d.held_since and d.nominal_due_at else d.due_at) + period_note(d)[1],
+              deadline_status(d, now), f"{s.center_id} {s.display_name}",
               county_text(s.profile.county.value), f"{d.title_en} / {d.title_zh}", d.rule_id, d.who_acts.value)
              for d, s in rows],
         ))

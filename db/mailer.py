@@ -163,9 +163,14 @@ async def _deliver_one(
         done.failed.append(entry.key)
         log.error("mail_failed", key=entry.key, reason="unbuildable", error=str(exc)[:300])
         return client
-    try:
-        if client is None:  # connect lazily, once per round: no mail, no connection
+    if client is None:  # connect lazily, once per round: no mail, no connection
+        try:
             client = await _connect(smtp)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # down or misconfigured: come back later
+            await _fail_or_retry(pool, smtp, entry, f"cannot connect: {type(exc).__name__}: {exc}", False, done)
+            done.server_down = True
+            return None
+    try:
         refused = await _send(client, message, entry, smtp.mail_from)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         permanent = all(r.code >= 500 for r in exc.recipients)
@@ -175,6 +180,8 @@ async def _deliver_one(
         await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc.code} {exc.message}", exc.code >= 500, done)
         if exc.code < 500:
             done.server_down = True  # 4xx on the session: the server asks us to come back later
+    except (aiosmtplib.SMTPNotSupported, ValueError) as exc:  # e.g. a non-ASCII address, no SMTPUTF8: never will
+        await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc}", True, done)
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc}", False, done)
         done.server_down = True

@@ -9,7 +9,7 @@ without the codec that db.pool installs.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 
@@ -18,6 +18,7 @@ from db.mailer import message_id_for
 from models.effects import AuditEntry, Ban, BanQuery, CenterSnapshot, Email, OutcomeBatch
 from models.mail import OutboxEntry
 from models.text import header_safe
+from rules.calendar import CalendarNotCovered, WorkingDayCalendar, default_calendar, legal_last_day
 
 _AUDIT_COLUMNS = (
     "key, center_id, at, action, outcome, actor_name, actor_role, actor_county, request_id, "
@@ -29,10 +30,11 @@ _INSERT_AUDIT = f"""
     ON CONFLICT (key) DO NOTHING
 """
 _BAN_COLUMNS = (
-    "key, center_id, subject_kind, credit_code, subject_name, scope, field, rule_id, starts_on, ends_on, reason"
+    "key, center_id, subject_kind, credit_code, subject_name, scope, field, rule_id, starts_on, ends_on, reason, "
+    "nominal_ends_on, provisional"
 )
 _INSERT_BAN = f"""
-    INSERT INTO bans ({_BAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    INSERT INTO bans ({_BAN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
     ON CONFLICT (key) DO NOTHING
 """
 _OUTBOX_COLUMNS = "key, center_id, recipients, subject, body, rule_id, message_id"
@@ -104,12 +106,19 @@ async def record_batch_salvage(conn: asyncpg.Connection, batch: OutcomeBatch) ->
     return skipped
 
 
-async def active_bans(conn: asyncpg.Connection, query: BanQuery) -> list[Ban]:
+async def active_bans(
+    conn: asyncpg.Connection, query: BanQuery, calendar: WorkingDayCalendar | None = None
+) -> list[Ban]:
     """PD7: the bans that stop this application on `query.on`, longest-running first.
 
     Matched by role: a ban on an implementing entity applies to the applicant's implementing
     entity, a ban on a lead unit to its lead unit. Scope 'any' (M2 delisting) bars every field;
     'same_type' (M4 revocation) only the banned field. Both ends of the ban are inclusive.
+
+    PD10: a provisional ban (its end year's calendar unknown when it was imposed) is settled here
+    with ``calendar`` (default: the process's), so it ends on the legal last day. If that still needs
+    data that is missing and ``query.on`` is past the nominal end, CalendarNotCovered is raised: the
+    application can be neither refused nor accepted on a guess (PD2).
     """
     rows = await conn.fetch(
         f"""
@@ -117,7 +126,7 @@ async def active_bans(conn: asyncpg.Connection, query: BanQuery) -> list[Ban]:
         WHERE ((subject_kind = 'implementing_entity' AND credit_code = $1)
             OR (subject_kind = 'lead_unit' AND credit_code = $2))
           AND (scope = 'any' OR field = $3)
-          AND starts_on <= $4 AND $4 <= ends_on
+          AND starts_on <= $4 AND ($4 <= ends_on OR provisional)
         ORDER BY ends_on DESC, key
         """,
         query.implementing_entity_code,
@@ -125,7 +134,23 @@ async def active_bans(conn: asyncpg.Connection, query: BanQuery) -> list[Ban]:
         query.field,
         query.on,
     )
-    return [Ban.model_validate(dict(r)) for r in rows]
+    bans = [settle_ban(Ban.model_validate(dict(r)), query.on, calendar) for r in rows]
+    return sorted((b for b in bans if query.on <= b.ends_on), key=lambda b: (-b.ends_on.toordinal(), b.key))
+
+
+def settle_ban(ban: Ban, on: date, calendar: WorkingDayCalendar | None = None) -> Ban:
+    """PD10: a provisional ban with its legal last day, when the calendar knows it."""
+    if not ban.provisional:
+        return ban
+    nominal = ban.nominal_ends_on or ban.ends_on
+    try:
+        last_day = legal_last_day(nominal, calendar or default_calendar())
+    except CalendarNotCovered:
+        if on > nominal:  # inside the ban or not depends on the missing data: a person must add it
+            raise
+        return ban  # barred either way: on or before the nominal last day
+    return ban.model_copy(update={"ends_on": last_day, "provisional": False,
+                                  "nominal_ends_on": nominal if last_day != nominal else None})
 
 
 async def list_audit(conn: asyncpg.Connection, center_id: str) -> list[AuditEntry]:
@@ -140,7 +165,7 @@ async def list_audit(conn: asyncpg.Connection, center_id: str) -> list[AuditEntr
 async def list_outbox(conn: asyncpg.Connection, center_id: str) -> list[OutboxEntry]:
     """The center's notifications with their delivery state, oldest first."""
     rows = await conn.fetch(
-        f"SELECT {_OUTBOX_COLUMNS}, created_at, sent_at, attempts, last_error FROM outbox "
+        f"SELECT {_OUTBOX_COLUMNS}, created_at, sent_at, attempts, last_error, next_attempt_at, failed_at FROM outbox "
         "WHERE center_id = $1 ORDER BY id",
         center_id,
     )
@@ -169,7 +194,7 @@ def _outbox_args(e: Email) -> tuple:
 def _ban_args(b: Ban) -> tuple:
     return (
         b.key, b.center_id, b.subject_kind, b.credit_code, b.subject_name, b.scope, b.field,
-        b.rule_id, b.starts_on, b.ends_on, b.reason,
+        b.rule_id, b.starts_on, b.ends_on, b.reason, b.nominal_ends_on, b.provisional,
     )  # fmt: skip
 
 

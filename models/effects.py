@@ -83,8 +83,14 @@ class Ban(BaseModel):
     field: str | None = Field(default=None, description="The center type (D2 field) for scope 'same_type'")
     rule_id: str = Field(description="M2 (delisting) or M4 (revocation)")
     starts_on: date
-    ends_on: date = Field(description="Last day of the ban (inclusive)")
+    ends_on: date = Field(description="PD10: last day of the ban (inclusive): the legal one, or the nominal one while provisional")
     reason: str
+    nominal_ends_on: date | None = Field(
+        default=None, description="PD10: the nominal last day (the corresponding day, 2 years on) when it differs or is provisional"
+    )
+    provisional: bool = Field(
+        False, description="PD10: the legal last day needs calendar data not yet known; the registry settles it when read"
+    )
 
 
 class BanQuery(BaseModel):

@@ -36,6 +36,17 @@ class Deadline(BaseModel):
     internal: bool = Field(
         False, description="A timer only (the yearly M1 marker): nobody acts; left out of NextDeadline and deadline lists"
     )
+    # PD10 (rules/periods.py): a period's end moves over rest days, which needs the end year's calendar.
+    provisional: bool = Field(
+        False, description="PD10: the legal end is not settled yet (working-day data of its year not known): "
+                           "due_at is the nominal end, or the next re-check while the deadline is held"
+    )
+    nominal_due_at: datetime | None = Field(
+        default=None, description="PD10: 24:00 of the period's nominal last day, when it differs from due_at or is provisional"
+    )
+    held_since: datetime | None = Field(
+        default=None, description="PD10: fell due with the calendar data still missing; it waits, never fires on a guess"
+    )
 
 
 class ActionResult(BaseModel):

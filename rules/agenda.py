@@ -146,8 +146,15 @@ def _due_in_order(state: CenterState, now: datetime) -> Decision | None:
     return decision
 
 
-def caught_up(state: CenterState, now: datetime) -> CenterState:
-    """The state once everything due at ``now`` is applied (a dry run: effects are dropped)."""
+def caught_up(state: CenterState, now: datetime, *, hold_provisional: bool = False) -> CenterState:
+    """The state once everything due at ``now`` is applied (a dry run: effects are dropped).
+
+    ``hold_provisional``: a due deadline whose end is still provisional (PD10) is not fired here:
+    the workflow asks the calendar first and may move or hold it, which a dry run cannot.
+    """
+    if hold_provisional:
+        state = state.model_copy(deep=True)
+        state.agenda = [d for d in state.agenda if not (d.provisional and d.due_at <= now)]
     while (decision := due_now(state, now, ordered=True)) is not None:
         state = decision.state
     return state

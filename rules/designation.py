@@ -16,6 +16,7 @@ from models.designation_actions import (
 )
 from models.directory import Role
 from models.effects import Ban, BanQuery
+from rules.periods import ban_end_text
 from models.phase import BEFORE_DESIGNATION, Phase
 from models.state import CenterState, Deadline
 from rules import messages
@@ -84,7 +85,7 @@ def decide_application(state: CenterState, act: SubmitApplication, now: datetime
         ban = max(bans, key=lambda b: b.ends_on)
         who = "implementing_entity" if ban.subject_kind == "implementing_entity" else "lead_unit"
         raise Refusal("PD7", f"{who}.credit_code",
-                      f"{ban.subject_name} is barred from applying until {ban.ends_on.isoformat()} "
+                      f"{ban.subject_name} is barred from applying until {ban_end_text(ban)} "
                       f"({ban.rule_id}: {ban.reason})")
     assert act.commitment_letter is not None
     state.application = Application(submitted_at=now, submitted_by=act.actor.name,

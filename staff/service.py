@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError
@@ -241,6 +242,22 @@ async def query_state(ctx: StaffContext, center_id: str) -> dict[str, Any]:
 
 async def center_state(ctx: StaffContext, center_id: str) -> CenterState:
     return CenterState.model_validate(await query_state(ctx, center_id))
+
+
+async def undelivered(ctx: StaffContext, center_id: str) -> tuple[list[Any], str | None]:
+    """The center's mail the outbox has not delivered, and a warning if the database is away."""
+    from db.mailer import undelivered_mail
+
+    try:
+        conn = await ctx.db()
+    except Failed as err:
+        return [], f"mail delivery status not shown: {err}"
+    try:
+        return await undelivered_mail(conn, center_id), None
+    except asyncpg.PostgresError as err:  # e.g. a database the worker has not migrated yet
+        return [], f"mail delivery status not shown: {err}"
+    finally:
+        await conn.close()
 
 
 # -- list ------------------------------------------------------------------------------------------

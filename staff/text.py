@@ -38,6 +38,8 @@ def field_text(field: str, name_zh: str | None = None) -> str:
 
 
 def deadline_status(deadline: Deadline, now: datetime) -> str:
+    if deadline.held_since is not None:  # PD10: fell due while its year's calendar data is missing
+        return "HELD: calendar data missing"
     if deadline.overdue or deadline.due_at <= now:
         return "OVERDUE"
     days = (deadline.due_at - now) / timedelta(days=1)

@@ -12,6 +12,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.calendar_signal import announce_calendar
 from workers.schedules import ensure_schedules
 from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
@@ -81,6 +82,10 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
         log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)
+        try:  # PD10: provisional period ends settle when the data grew (never stops the worker)
+            await announce_calendar(client, pool, local_date(datetime.now(UTC)))
+        except Exception:
+            log.exception("calendar_announce_failed")
         if ready is not None:
             ready.set()
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)

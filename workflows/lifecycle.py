@@ -25,9 +25,11 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401  loaded lazily by pydantic's EmailStr; pass it through up front
 
     from models.actor import Actor
+    from models.calendar import CalendarUpdate, PeriodEndsAnswer, PeriodEndsRequest
     from models.effects import AuditEntry, CenterSnapshot, OutcomeBatch
+    from models.text import header_safe
     from models.state import ActionResult, CenterState, LifecycleInput, RecordFailure, Rejection
-    from rules import engine
+    from rules import engine, periods
     from rules.agenda import caught_up, due_now, next_wakeup
     from rules.calendar import end_of_day, local_date
     from rules.catalog import ACTIONS
@@ -56,6 +58,12 @@ AUDIT_USER_ID = "portal-audit-user-id"
 # records that never hold up a deadline, mail through the outbox dispatcher, no await before
 # continue-as-new. Runs recorded before it keep the old loop (``_run_before_due_first``).
 DUE_BEFORE_ACTIONS = "due-before-actions"
+# Patch (docs/rollout.md, issue 14): PD10 settles period ends (M2, S3) over rest days through the
+# settle_period_ends activity, and holds a deadline that falls due while its calendar data is
+# missing. Asked only on the DUE_BEFORE_ACTIONS path, when a period deadline is opened, falls due,
+# is carried into a new run, or on the calendar_updated signal: a running lifecycle changes at its
+# next period deadline. Runs without it fire at the nominal end.
+PERIOD_ENDS = "pd10-period-ends"
 
 
 def refused(refusal: Refusal) -> ApplicationError:
@@ -64,8 +72,9 @@ def refused(refusal: Refusal) -> ApplicationError:
 
 
 def _bounded(value: Any, limit: int) -> str | None:
-    """Raw text from a refused payload, made safe to keep: a string, and short."""
-    return None if value is None else str(value)[:limit]
+    """Raw text from a refused payload, made safe to keep: a string, short, no control characters
+    (PostgreSQL refuses NUL in text, and the audit row must still be written)."""
+    return None if value is None else header_safe(str(value)[:limit])
 
 
 class CenterLifecycle:
@@ -84,6 +93,8 @@ class CenterLifecycle:
         self.unrecorded: list[OutcomeBatch] = list(input.unrecorded)
         self.recorder: asyncio.Task[None] | None = None
         self.recording_since: datetime | None = None  # when the oldest unwritten record was first tried
+        self.period_ends = False  # PD10 patch taken in this run: a due provisional end is held, not fired
+        self.period_asked: set[str] = set()  # PD10: provisional deadlines the calendar was asked about this run
 
     @workflow.run
     async def run(self, input: LifecycleInput) -> CenterState:
@@ -98,6 +109,7 @@ class CenterLifecycle:
             if input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
             self.opened = True
+            await self._settle_provisional()  # PD10: ends carried into this run (the new year's data)
             self._refresh_visibility()
         run_year = local_date(workflow.now()).year
         while not (self.state.ended and not self.state.agenda):
@@ -109,7 +121,9 @@ class CenterLifecycle:
                 ))
             await self._sleep_until_something_is_due(run_year)
             async with self.lock:
+                await self._settle_due_periods()  # PD10: before any due handler
                 self._catch_up()
+                await self._settle_provisional(fresh_only=True)  # PD10: a due step that opened a period
         await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self.unrecorded)
         return self.state
 
@@ -141,6 +155,49 @@ class CenterLifecycle:
     @workflow.query(description="The whole live state: phase, deadlines, grades, money, objections, refusals")
     def state(self) -> CenterState:
         return self.state
+
+    # -- PD10: provisional period ends (rules/periods.py) -----------------------------------------
+
+    @workflow.signal(name="calendar_updated", description="PD10: the working-day data grew; settle provisional period ends")
+    async def calendar_updated(self, payload: Any) -> None:
+        """Sent once per new calendar year by the worker that first starts with it (workers/calendar_signal.py)."""
+        try:
+            years = set(CalendarUpdate.model_validate(payload).years)
+        except Exception:  # a bad payload must not fail the task: re-check every provisional end
+            years = set()
+        await workflow.wait_condition(lambda: self.opened)
+        async with self.lock:
+            if not years or periods.years_needed(self.state) & years:
+                await self._settle_provisional()
+
+    async def _settle_due_periods(self) -> None:
+        """PD10: a provisional deadline that fell due is settled, or held, before anything fires."""
+        if periods.held_due(self.state, workflow.now()):
+            await self._settle_provisional()
+
+    async def _settle_provisional(self, *, fresh_only: bool = False) -> None:
+        """PD10: ask the calendar for the legal ends of the provisional deadlines and take the answer.
+
+        ``fresh_only``: only if a provisional deadline was opened since the last ask (after a step).
+        Caller holds the lock. Runs before DUE_BEFORE_ACTIONS (``_run_before_due_first``) never ask.
+        """
+        provisional = periods.provisional_deadlines(self.state)
+        if not self.due_first or not provisional:
+            return
+        if fresh_only and {d.id for d in provisional} <= self.period_asked:
+            return
+        if not workflow.patched(PERIOD_ENDS):
+            return
+        self.period_ends = True
+        self.period_asked.update(d.id for d in provisional)
+        answer = await workflow.execute_activity(
+            "settle_period_ends", PeriodEndsRequest(nominal=sorted({periods.nominal_day(d) for d in provisional})),
+            result_type=PeriodEndsAnswer, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+            summary="PD10 period ends: the next working day over rest days",
+        )
+        decision = periods.settle_provisional(self.state, answer, workflow.now())
+        if decision is not None:
+            self._take(decision)
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -196,7 +253,7 @@ class CenterLifecycle:
         if self._answered(payload) is not None:
             return
         now = workflow.now()
-        state = caught_up(self.state, now) if self.due_first else self.state
+        state = caught_up(self.state, now, hold_provisional=self.period_ends) if self.due_first else self.state
         try:
             engine.check(state, name, engine.parse(name, payload), now)
         except Refusal as refusal:
@@ -236,6 +293,7 @@ class CenterLifecycle:
         first; a deadline that falls due while its facts are fetched comes after it.
         """
         if self.due_first:
+            await self._settle_due_periods()  # PD10: a provisional end never fires on a guess
             self._catch_up()
         first = self._answered(payload)
         if first is not None:
@@ -254,6 +312,7 @@ class CenterLifecycle:
             oldest = next(iter(decision.state.answered))
             del decision.state.answered[oldest]
         await self._apply(decision, event=name, actor=act.actor, request_id=act.request_id)
+        await self._settle_provisional(fresh_only=True)  # PD10: the action opened a period deadline
         return result if self.due_first else result.model_copy(update={"state": self.state})
 
     async def _facts(self, name: str, act: Any, now: Any) -> Any:

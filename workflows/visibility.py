@@ -6,7 +6,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from models import search_attributes as sa
 from models.state import CenterState
-from rules.messages import format_due
+from rules.messages import format_due, period_note
 
 
 def search_attributes(state: CenterState, hide_internal: bool = True) -> list[SearchAttributePair]:
@@ -61,8 +61,11 @@ def current_details(state: CenterState) -> str:
     ]
     for d in sorted(state.agenda, key=lambda d: d.due_at):
         status = "OVERDUE" if d.overdue else "automatic" if d.internal else "open"
+        if d.held_since is not None:  # PD10: its end cannot be settled yet; due_at is the next re-check
+            status = "HELD (calendar data missing)"
         who = "-" if d.internal else d.who_acts.value
-        lines.append(f"| {d.title_en} / {d.title_zh} | {format_due(d.due_at)} | {d.rule_id} | {who} | {status} |")
+        due = format_due(d.nominal_due_at if d.held_since and d.nominal_due_at else d.due_at) + period_note(d)[1]
+        lines.append(f"| {d.title_en} / {d.title_zh} | {due} | {d.rule_id} | {who} | {status} |")
     if not state.agenda:
         lines.append("| (none) | | | | |")
     if state.record_failures:

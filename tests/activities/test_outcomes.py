@@ -377,7 +377,7 @@ def test_build_activities_registers_every_activity(db_pool: asyncpg.Pool) -> Non
         SMTP_STARTTLS=True, MAIL_FROM="bot@example.org",
     )  # fmt: skip
     names = [fn.__name__ for fn in build_activities(db_pool, settings)]
-    assert names == ["record_outcomes", "deliver_mail", "find_active_bans", "compute_notice_end",
+    assert names == ["record_outcomes", "deliver_mail", "find_active_bans", "compute_notice_end", "settle_period_ends",
                      "reserve_advance", "load_status_board"]
 
 
