@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +26,9 @@ async def start(ctx: Context, file: str) -> int:
     started = await service.start(ctx, profile)
     ctx.print(f"started {started.workflow_id} (run {started.run_id}), policy {started.policy_version}")
     ctx.print(f"web UI  {started.ui_link}")
+    if ctx.json_mode:
+        ctx.emit({"outcome": "started", "workflow_id": started.workflow_id, "run_id": started.run_id,
+                  "policy": started.policy_version, "ui": started.ui_link})
     return OK
 
 
@@ -69,6 +71,8 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
         await service.signal(ctx, args.center_id, name, data)
         ctx.print(f"signal {name} sent to {wid}; a refusal is kept in its state and the audit log "
                   f"(centers show {args.center_id})")
+        if ctx.json_mode:
+            ctx.emit({"outcome": "signalled", "action": name, "workflow_id": wid, "request_id": rid})
         return OK
 
     try:
@@ -77,10 +81,16 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
         ctx.print(f"refused [{refusal.rule_id}] {refusal.field}: {refusal.reason}")
         if refusal.audit_warning:
             ctx.warn(refusal.audit_warning)
+        if ctx.json_mode:
+            ctx.emit({"outcome": "refused", "action": name, "workflow_id": wid, "request_id": rid,
+                      "rule_id": refusal.rule_id, "field": refusal.field, "message": refusal.reason})
         return 1
     result = acted.result
-    if args.raw:
-        ctx.print(json.dumps(acted.raw, ensure_ascii=False, indent=2))
+    if ctx.json_mode:
+        ctx.emit({"outcome": "duplicate" if result.duplicate else "accepted", "action": name, "workflow_id": wid,
+                  "request_id": rid, "result": acted.raw})
+    elif args.raw:
+        ctx.emit(acted.raw)
     elif result.duplicate:
         ctx.print(f"already answered: request {rid} was {name} at {local_text(result.at)}; nothing changed")
         ctx.print(f"  {result.summary}; phase {result.phase.value}")
@@ -100,6 +110,9 @@ async def _through_portal(ctx: Context, name: str, args: ActionArgs, data: dict)
     answer = await portal_client.act(ctx.settings.centers_portal_url or "", token.get_secret_value() if token else None,
                                      args.center_id, name, data, args.timeout)
     refused = answer.get("refused")
+    if ctx.json_mode:
+        ctx.emit({"outcome": "refused" if refused else ("duplicate" if answer["result"].get("duplicate") else
+                  "accepted"), "action": name, "via": "portal", **answer})
     if refused:
         ctx.print(f"refused [{refused['rule_id']}] {refused['field']}: {refused['message']}")
         return 1
@@ -119,7 +132,7 @@ async def _through_portal(ctx: Context, name: str, args: ActionArgs, data: dict)
 async def show(ctx: Context, center_id: str, as_json: bool = False) -> int:
     raw = await service.query_state(ctx, center_id)
     if as_json:
-        ctx.print(json.dumps(raw, ensure_ascii=False, indent=2))
+        ctx.emit(raw)
     else:
         state = CenterState.model_validate(raw)
         mail, warning = await service.undelivered(ctx, center_id)
@@ -139,7 +152,7 @@ async def list_centers(ctx: Context, *, phase: str | None = None, county: str | 
                                          due_before=parse_day(due_before) if due_before else None, limit=limit)
     rows, query = listing.rows, listing.query
     if as_json:
-        ctx.print(json.dumps({"query": query, "centers": rows}, ensure_ascii=False, indent=2))
+        ctx.emit({"query": query, "centers": rows})
         return OK
     if not rows:
         ctx.print("no center matches")
@@ -165,7 +178,7 @@ async def deadlines(ctx: Context, *, county: str | None = None, overdue_only: bo
     found = await service.deadlines(ctx, county=county, overdue_only=overdue_only, within_days=within_days)
     rows, now = found.rows, ctx.clock()
     if as_json:
-        ctx.print(json.dumps([{
+        ctx.emit([{
             "center_id": s.center_id, "name": s.display_name, "county": s.profile.county.value,
             "phase": s.phase.value, "deadline_id": d.id, "kind": d.kind, "rule_id": d.rule_id,
             "due_at": d.due_at.isoformat(), "who_acts": d.who_acts.value, "title_en": d.title_en,
@@ -173,7 +186,7 @@ async def deadlines(ctx: Context, *, county: str | None = None, overdue_only: bo
             # PD10: a period's nominal end when it differs, and whether the end is still provisional or held
             "nominal_due_at": d.nominal_due_at.isoformat() if d.nominal_due_at else None,
             "provisional": d.provisional, "held": d.held_since is not None,
-        } for d, s in rows], ensure_ascii=False, indent=2))
+        } for d, s in rows])
     elif not rows:
         ctx.print("no open deadline")
     else:

@@ -247,12 +247,19 @@ async def outbox_status(conn: asyncpg.Connection, keys: Sequence[str]) -> tuple[
 
 
 async def _connect(smtp: SmtpSettings) -> aiosmtplib.SMTP:
+    """Connect (and log in) as the settings say: no TLS, STARTTLS, or implicit TLS (SMTPS, 465)."""
+    import ssl  # here, not at the top: this function is the only part of the mailer that TLS concerns
+
+    tls_context = None
+    if (smtp.use_tls or smtp.starttls) and smtp.ca_file is not None:
+        tls_context = ssl.create_default_context(cafile=str(smtp.ca_file))  # a private CA; hostname still checked
     client = aiosmtplib.SMTP(
         hostname=smtp.host,
         port=smtp.port,
         use_tls=smtp.use_tls,
         # False, not None: None would upgrade opportunistically, and we want the setting obeyed.
         start_tls=smtp.starttls and not smtp.use_tls,
+        tls_context=tls_context,
         timeout=smtp.timeout_seconds,
     )
     await client.connect()

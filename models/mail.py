@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class SmtpSettings(BaseModel):
@@ -24,16 +25,33 @@ class SmtpSettings(BaseModel):
     retry_base_seconds: float = Field(5.0, gt=0, description="Backoff after the first temporary failure, doubled each time")
     retry_max_seconds: float = Field(900.0, gt=0, description="Longest wait between two tries of one message")
     lease_seconds: float = Field(300.0, gt=0, description="A sender's claim on a row; a crashed sender's lease expires")
+    ca_file: Path | None = Field(None, description="PEM bundle that signs the server's certificate (private CA)")
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> SmtpSettings:
+        if self.starttls and self.use_tls:
+            raise ValueError("SMTP_STARTTLS and SMTP_TLS exclude each other: STARTTLS upgrades a plain "
+                             "connection (port 587), SMTP_TLS is TLS from the first byte (port 465)")
+        return self
+
+    @property
+    def security(self) -> str:
+        """none, starttls or tls (implicit), for logs and docs."""
+        return "tls" if self.use_tls else "starttls" if self.starttls else "none"
 
     @classmethod
     def from_settings(cls, settings: Any) -> SmtpSettings:
         """From the worker's Settings; takes smtp_host or SMTP_HOST spellings alike
         (workers.settings.Settings spells its fields in upper case)."""
 
-        def get(name: str) -> Any:
+        missing = object()
+
+        def get(name: str, default: Any = missing) -> Any:
             for attr in (name, name.upper()):
                 if hasattr(settings, attr):
                     return getattr(settings, attr)
+            if default is not missing:
+                return default
             raise AttributeError(f"settings has no {name} (nor {name.upper()})")
 
         return cls(
@@ -42,6 +60,8 @@ class SmtpSettings(BaseModel):
             username=get("smtp_username"),
             password=get("smtp_password"),
             starttls=get("smtp_starttls"),
+            use_tls=get("smtp_tls", False),
+            ca_file=get("smtp_ca_file", None),
             mail_from=get("mail_from"),
         )
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
 from models.directory import Role
 from models.effects import Ban, OutcomeBatch
+from models.importing import ImportCenter
 from models.operating import OperatingRecord
 from models.phase import ENDED, Phase
 from models.policy import Policy
@@ -167,6 +168,9 @@ class LifecycleInput(BaseModel):
     policy: Policy
     offices: Offices
     state: CenterState | None = None
+    imported: ImportCenter | None = Field(
+        default=None, description="Bringing in an existing center: the lifecycle opens with its past (rules/importing.py)"
+    )
     unrecorded: list[OutcomeBatch] = Field(
         default_factory=list, description="Steps decided but not yet recorded (PostgreSQL was down): recorded first"
     )

@@ -47,11 +47,11 @@ def first_evaluated_year(designated_on: date, cutoff: MonthDay) -> int:
 def open_operating_life(state: CenterState, now: datetime) -> list[Email]:
     """M1, M7: from designation, every evaluated year gets a report and an evaluation deadline."""
     assert state.designation is not None
-    _schedule_year(state, first_evaluated_year(state.designation.on, state.policy.first_year_cutoff), now)
+    schedule_year(state, first_evaluated_year(state.designation.on, state.policy.first_year_cutoff), now)
     return []
 
 
-def _schedule_year(state: CenterState, year: int, now: datetime) -> None:
+def schedule_year(state: CenterState, year: int, now: datetime) -> None:
     """Year ``year`` opens when it begins (or now, if it already has)."""
     opens_at = end_of_day(date(year - 1, 12, 31))
     add_deadline(state, id=f"year-{year}", kind=YEAR_OPENS, rule_id="M1", due_at=max(opens_at, now), now=now,
@@ -64,6 +64,12 @@ def year_opens(state: CenterState, deadline: Deadline, now: datetime) -> Decisio
     """M7, M1: open the year's report and evaluation deadlines (policy dates of the next year)."""
     year = int(deadline.ref or 0)
     remove_deadline(state, deadline.id)
+    open_year(state, year, now)
+    return Decision(state, f"evaluation year {year} opened", ("M1", "M7"))
+
+
+def open_year(state: CenterState, year: int, now: datetime) -> None:
+    """M7, M1: the year's report and evaluation deadlines, and the marker of the year after."""
     state.operating.years.setdefault(year, YearRecord(year=year))
     policy = state.policy
     add_deadline(state, id=f"{REPORT}-{year}", kind=REPORT, rule_id="M7",
@@ -74,8 +80,7 @@ def year_opens(state: CenterState, deadline: Deadline, now: datetime) -> Decisio
                  due_at=end_of_day(date(year + 1, policy.annual_evaluation_due.month, policy.annual_evaluation_due.day)),
                  now=now, who_acts=Role.CITY_BUREAU, title_zh=f"{year}年度绩效评价", title_en=f"annual evaluation {year}",
                  ref=str(year))
-    _schedule_year(state, year + 1, now)
-    return Decision(state, f"evaluation year {year} opened", ("M1", "M7"))
+    schedule_year(state, year + 1, now)
 
 
 on_due(REPORT)(mark_overdue)

@@ -7,12 +7,12 @@ server and a test database; otherwise it connects lazily from the settings.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from staff.errors import Failed
 from workers.settings import Settings
@@ -24,6 +24,7 @@ class StaffContext:
     client: Client | None = None
     database_url: str | None = None
     now: datetime | None = None  # wall-clock override for tests (overdue marks)
+    client_role: str = "centers-cli"  # the Temporal client identity's role: who caused each history event
     _connected: bool = field(default=False, repr=False)
 
     def clock(self) -> datetime:
@@ -34,8 +35,12 @@ class StaffContext:
         if self.client is None:
             address, namespace = self.settings.temporal_address, self.settings.temporal_namespace
             try:
+                from workers.temporal_client import connect, default_identity
+
+                # The identity names the staff user in every history event this client causes.
+                user = os.environ.get("CENTERS_ACTOR_NAME")
                 self.client = await asyncio.wait_for(
-                    Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter), 15
+                    connect(self.settings, identity=default_identity(self.client_role, user)), 15
                 )
             except Exception as err:  # refused, DNS, TLS, timeout: one clear line for staff
                 raise Failed(f"cannot reach Temporal at {address} (namespace {namespace}): {err or type(err).__name__}"
@@ -46,10 +51,12 @@ class StaffContext:
     async def db_url(self) -> str:
         """The injected URL, else DATABASE_URL, else the embedded server under VAR_DIR/pg."""
         if self.database_url is None:
-            from db.embedded import database_url
+            from db.embedded import NoDatabase, database_url
 
             try:
                 self.database_url = await asyncio.to_thread(database_url, self.settings)
+            except NoDatabase as err:  # says what to set already
+                raise Failed(str(err)) from None
             except Exception as err:
                 raise Failed(f"cannot find the database (DATABASE_URL unset, embedded server under "
                              f"{self.settings.var_dir}/pg): {err}") from None

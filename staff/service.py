@@ -15,7 +15,9 @@ from typing import Any
 import asyncpg
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -165,7 +167,8 @@ async def act(ctx: StaffContext, center_id: str, name: str, data: dict[str, Any]
         if err.status == RPCStatusCode.NOT_FOUND:
             raise await _not_running(ctx, center_id, f"cannot send {name} to") from None
         raise _rpc_failure(err, center_id, f"cannot send {name} to") from None
-    except asyncio.TimeoutError:
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # wait_for cancels the update call, which the SDK turns into its own error, not TimeoutError.
         raise NoAnswer(f"{name} on {handle.id}: no answer within {timeout:g} s -- is the worker running? "
                        f"It may still be applied; retry with --request-id {act_.request_id} "
                        "(a repeat changes nothing)") from None

@@ -33,7 +33,10 @@ with workflow.unsafe.imports_passed_through():
     from rules.agenda import caught_up, due_now, next_wakeup
     from rules.calendar import end_of_day, local_date
     from rules.catalog import ACTIONS
+    from models.importing import ImportCenter
     from rules.designation import open_lifecycle
+    from models.subsidy import AdvanceRequest, LedgerEntry
+    from rules.importing import advance_entries, check_import, import_lifecycle
     from rules.engine import Decision, Refusal
     from workflows import visibility
 
@@ -106,7 +109,9 @@ class CenterLifecycle:
                         if p.key.name in visibility.OURS]
         self._start_recorder()
         async with self.lock:
-            if input.state is None:
+            if input.state is None and input.imported is not None:
+                await self._import(input.imported)
+            elif input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
             self.opened = True
             await self._settle_provisional()  # PD10: ends carried into this run (the new year's data)
@@ -151,6 +156,30 @@ class CenterLifecycle:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self.mail)
         return self.state
+
+    async def _import(self, imported: ImportCenter) -> None:
+        """An existing center opens in its current phase with its past: one audited step. Checked
+        again here (the client checked first); a refusal fails this start and changes nothing."""
+        now = workflow.now()
+        try:
+            check_import(imported, self.state.policy, now)
+            for entry in advance_entries(self.state, imported, now):  # PD6: through the cap like any advance
+                await self._reserve(entry, now)
+            decision = import_lifecycle(self.state.model_copy(deep=True), imported, now)
+        except Refusal as refusal:
+            raise refused(refusal) from None
+        await self._apply(decision, event=decision.event, actor=imported.actor, request_id=imported.request_id)
+
+    async def _reserve(self, entry: LedgerEntry, now: datetime) -> None:
+        try:
+            await workflow.execute_activity(
+                "reserve_advance", AdvanceRequest(entry=entry, cap_yuan=self.state.policy.yearly_city_cap_yuan),
+                result_type=LedgerEntry, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
+                schedule_to_close_timeout=FACTS_TIMEOUT, summary=f"PD6 imported advance {entry.year}",
+            )
+        except ActivityError as err:
+            message = err.cause.message if isinstance(err.cause, ApplicationError) else "the ledger could not be reached"
+            raise Refusal("PD6", "advances", f"the {entry.year} advance: {message}") from None
 
     @workflow.query(description="The whole live state: phase, deadlines, grades, money, objections, refusals")
     def state(self) -> CenterState:
