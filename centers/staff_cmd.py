@@ -60,8 +60,13 @@ async def run(ctx: Context, args: argparse.Namespace) -> int:
                 raise BadInput("; ".join(field_errors(err))) from None
             await directory.add_user(conn, user, _password(args.password_stdin))
             ctx.print(f"added {user.username} ({user.user_id}), {user.role.value}")
+            if ctx.json_mode:
+                ctx.emit({"outcome": "added", **user.model_dump(mode="json")})
         elif args.staff_command == "list":
             users = await directory.list_users(conn)
+            if ctx.json_mode:
+                ctx.emit([u.model_dump(mode="json") for u in users])
+                return OK
             ctx.print(table(["username", "user id", "name", "role", "county", "centers", "state"],
                             [(u.username, u.user_id, u.display_name, u.role.value, u.county and u.county.value,
                               ",".join(u.center_ids) or None,
@@ -69,6 +74,8 @@ async def run(ctx: Context, args: argparse.Namespace) -> int:
         else:
             user = await directory.disable_user(conn, args.username)
             ctx.print(f"disabled {user.username} ({user.user_id}); their tokens are revoked")
+            if ctx.json_mode:
+                ctx.emit({"outcome": "disabled", **user.model_dump(mode="json")})
     finally:
         await conn.close()
     return OK
