@@ -101,6 +101,7 @@ async def record_batch_salvage(conn: asyncpg.Connection, batch: OutcomeBatch) ->
             first.at if first else datetime.now(UTC), "record_failed", "automatic",
             None, None, None, None, [], None, None,
             header_safe(f"PostgreSQL refused part of this step's record: {', '.join(skipped)}")[:1000],
+            None,  # actor_user_id: an automatic note
             json.dumps({"skipped": skipped}),
         )
     return skipped
