@@ -27,10 +27,10 @@ from models import search_attributes as sa
 from models.actor import Action
 from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
-from models.policy import GUIDELINE_2025
+from models.policy import policy_in_force
 from models.profile import CenterProfile
 from models.state import ActionResult, CenterState, Deadline, LifecycleInput
-from rules.calendar import end_of_day
+from rules.calendar import end_of_day, local_date
 from rules.catalog import ACTIONS
 from staff import reports
 from staff.context import StaffContext
@@ -96,13 +96,13 @@ class Started:
 
 
 async def start(ctx: StaffContext, profile: CenterProfile) -> Started:
-    """Start CenterLifecycle center-<id> with the 2025 policy (PD8); one running lifecycle per center."""
+    """Start CenterLifecycle center-<id> with the policy in force today (PD8); one running lifecycle per center."""
     try:
         offices = load_offices(profile.county)
     except (OSError, KeyError, ValueError) as err:
         raise Failed(f"the staff mailbox directory {offices_file()} has no usable entry for county "
                      f"{profile.county.value}: {err!r}") from None
-    policy = GUIDELINE_2025
+    policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     # The provisional state gives the search attributes and summary the list view shows from the start.
     provisional = CenterState(profile=profile, policy=policy, offices=offices, opened_at=ctx.clock())
     wid = workflow_id(profile.center_id)

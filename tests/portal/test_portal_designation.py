@@ -101,7 +101,9 @@ async def test_portal_d3_d7_designation_by_three_people_and_the_public(portal, p
     state = await eventually(settled, timeout=60)
     if state.phase.value != "designated" and "issue_designation" in ACTIONS:
         await act_from_inbox(bureau, url, cid, "issue_designation")
+        await fill(bureau, {"document_number": "舟科发〔2026〕18号", "issued_on": (await today(env)).isoformat()})
         await submit(bureau)
+        assert await bureau.locator("[data-testid=done] [data-phase]").get_attribute("data-phase") == "designated"
     await bureau.goto(f"{url}/centers/{cid}")
     assert await bureau.locator("[data-testid=phase]").get_attribute("data-phase") == "designated"
     await shot(bureau, "center")
@@ -114,6 +116,8 @@ async def test_portal_d3_d7_designation_by_three_people_and_the_public(portal, p
         "publish_notice": users["bureau"].user_id,
         "resolve_objection": users["bureau"].user_id,
     }
+    if "issue_designation" in ACTIONS and state.phase.value != "designated":
+        expected["issue_designation"] = users["bureau"].user_id
     for action, user_id in expected.items():
         row = bureau.locator(f"[data-testid=audit] tr[data-action='{action}']")
         assert await row.get_attribute("data-user") == user_id, action
