@@ -87,6 +87,11 @@ def create_app(ctx: StaffContext, secret_key: str | None = None, *, session_minu
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        """Liveness for the container's health check: the process answers HTTP."""
+        return Response("ok", media_type="text/plain")
+
     from portal import routes_api, routes_pages, routes_register
 
     routes_pages.register(app, portal)

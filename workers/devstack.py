@@ -90,7 +90,7 @@ async def _start_portal(settings: Settings, stack: AsyncExitStack) -> tuple[str 
     """The staff portal beside the worker (the migrations are applied by then); demo accounts seeded."""
     demo: list[Any] = []
     try:
-        ctx = StaffContext(settings=settings, database_url=settings.database_url)
+        ctx = StaffContext(settings=settings, database_url=settings.database_url, client_role="centers-portal")
         if settings.portal_demo_accounts:
             conn = await ctx.db()
             try:
