@@ -12,7 +12,7 @@ from db.outcomes import get_center, list_audit, record_batch
 from models.effects import Ban, OutcomeBatch
 from tests.fixtures import factories as f
 from tests.workflows.flows import (
-    dismiss, issue_document, notice_ended_with_open_objection, objection, state_of, through_evaluation, today,
+    dismiss, issue_document, notice_ended_with_open_objection, objection, state_of, through_evaluation, today, until,
 )
 
 
@@ -28,13 +28,20 @@ async def refusal(handle, action: str, payload: dict) -> ApplicationError:
     return cause
 
 
-async def test_d7_notice_before_2025_national_day_ends_after_the_holiday(centers, env):
-    """D7, PD2: published Fri 2025-09-26, 5 working days: 26, 28 (adjusted Sunday), 29, 30, 9 Oct."""
+async def test_d7_a_notice_recorded_after_it_ended_needs_its_reason(centers, env):
+    """D7, PD2: the bureau records, two weeks late, a notice published on the evaluation day: refused
+    without `recorded_late`; with it, the notice ends at once (its 5th working day is past) and the
+    designation document falls due (PD16). (The 2025 National Day case is in tests/rules/test_calendar.py.)"""
     handle = await centers.start(f.profile())
-    await through_evaluation(handle, evaluated_on=date(2025, 9, 20))
-    await handle.execute_update("publish_notice", f.notice(date(2025, 9, 26)))
-    state = await state_of(handle)
-    assert state.notice.ends_at == datetime(2025, 10, 9, 16, 0, tzinfo=timezone.utc)
+    await through_evaluation(handle)
+    evaluated_on = (await state_of(handle)).city_evaluation.on
+    await env.sleep(timedelta(days=14))
+    cause = await refusal(handle, "publish_notice", f.notice(evaluated_on))
+    assert (cause.details[0]["rule_id"], cause.details[0]["field"]) == ("D7", "recorded_late")
+    await handle.execute_update("publish_notice", f.notice(evaluated_on, recorded_late="系统上线前已在官网公示"))
+    state = await until(handle, lambda s: s.notice.ended, "late notice ended")
+    assert state.notice.published_on == evaluated_on and state.notice.ends_at < await env.get_current_time()
+    assert state.deadline("designation-document") is not None
 
 
 async def test_d5_county_department_of_another_county_is_refused(centers):
