@@ -1,4 +1,4 @@
-"""Exit statuses of `centers` and the errors that carry them.
+"""Exit statuses of `centers` and the errors that carry them (defined by the staff layer).
 
 0  done (an accepted action, a started lifecycle, a report written)
 1  refused or failed (a rule refused the action, the center already runs, Temporal unreachable...)
@@ -8,28 +8,7 @@
 
 from __future__ import annotations
 
-OK = 0
-FAILED = 1
-BAD_INPUT = 2
+from staff.errors import BAD_INPUT, FAILED, OK, BadInput, Failed, NotFound
+from staff.errors import StaffError as CliError
 
-
-class CliError(Exception):
-    """An error the CLI reports as one clear message and an exit status (no traceback)."""
-
-    status = FAILED
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadInput(CliError):
-    """Input refused at the door: nothing was started, sent or written."""
-
-    status = BAD_INPUT
-
-
-class Failed(CliError):
-    """The command ran but did not succeed (refused, already running, not found, unreachable)."""
-
-    status = FAILED
+__all__ = ["BAD_INPUT", "FAILED", "OK", "BadInput", "CliError", "Failed", "NotFound"]

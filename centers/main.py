@@ -37,7 +37,7 @@ from typing import TextIO
 
 from temporalio.client import Client
 
-from centers import calendar_info, commands, db_status, docgen, reports
+from centers import calendar_info, commands, db_status, docgen, staff_cmd
 from centers.importing import import_center
 from centers.commands import ActionArgs
 from centers.context import Context
@@ -45,6 +45,7 @@ from centers.errors import BAD_INPUT, FAILED, OK, CliError
 from models.directory import County, Field, Role
 from models.phase import Phase
 from rules.catalog import ACTIONS
+from staff import reports, service
 from workers.settings import Settings, get_settings
 
 
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the State Council's holiday notice (its text) into a [YEAR] table to check and add")
     p.add_argument("--year", type=int, help="the year the notice is for (with --from-notice)")
     p.add_argument("--source", help="the notice's title and number, for the table's source (with --from-notice)")
+    staff_cmd.add_parser(sub)
 
     p = sub.add_parser("db", help="the database: which migrations are applied")
     p.add_argument("db_command", choices=["status"], help="status: applied and pending migrations (exit 1 if pending)")
@@ -192,6 +194,8 @@ async def _dispatch(ctx: Context, args: argparse.Namespace) -> int:
     if args.command == "deadlines":
         return await commands.deadlines(ctx, county=args.county, overdue_only=args.overdue,
                                         within_days=args.within, as_json=as_json)
+    if args.command == "staff":
+        return await staff_cmd.run(ctx, args)
     if args.command == "report":
         return await report(ctx, args.report, args.format, args.out)
     if args.command == "db":
@@ -233,11 +237,7 @@ async def report(ctx: Context, name: str, fmt: str | None, out: str | None) -> i
     if fmt == "xlsx" and not out:
         ctx.warn("--out FILE.xlsx is required for --format xlsx")
         return BAD_INPUT
-    conn = await ctx.db()
-    try:
-        result = await reports.REPORTS[name](conn)
-    finally:
-        await conn.close()
+    result = await service.report(ctx, name)
     if ctx.json_mode and not out:  # the rows themselves are the JSON answer
         ctx.emit({"report": result.name, "title": result.title, "columns": [k for k, _ in result.columns],
                   "rows": result.rows, "notes": result.notes})

@@ -8,9 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from centers.errors import BadInput
+from staff.payloads import field_errors, validate  # noqa: F401  re-exported for the commands
 
 
 def read_json(path: str | None = None, text: str | None = None, what: str = "input") -> Any:
@@ -31,27 +30,6 @@ def read_json(path: str | None = None, text: str | None = None, what: str = "inp
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise BadInput(f"{what} {source} is not valid JSON: line {err.lineno} column {err.colno}: {err.msg}") from None
-
-
-def field_errors(err: ValidationError) -> list[str]:
-    """One line per problem, each starting with the dotted field path."""
-    lines = []
-    for problem in err.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "(whole document)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "missing":
-            message = "required but missing"
-        elif problem["type"] == "extra_forbidden":
-            message = "unknown field (not allowed)"
-        lines.append(f"{where}: {message}")
-    return lines
-
-
-def validate(model: type[BaseModel], data: Any, what: str) -> BaseModel:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise BadInput("\n".join(f"invalid {what}: {line}" for line in field_errors(err))) from None
 
 
 def fill_envelope(

@@ -22,11 +22,11 @@ from rules.calendar import CalendarNotCovered, WorkingDayCalendar, default_calen
 
 _AUDIT_COLUMNS = (
     "key, center_id, at, action, outcome, actor_name, actor_role, actor_county, request_id, "
-    "rule_ids, phase_before, phase_after, summary"
+    "rule_ids, phase_before, phase_after, summary, actor_user_id"  # actor_user_id: migration 005
 )
 _INSERT_AUDIT = f"""
     INSERT INTO audit_log ({_AUDIT_COLUMNS}, detail)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::text::jsonb)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb)
     ON CONFLICT (key) DO NOTHING
 """
 _BAN_COLUMNS = (
@@ -101,6 +101,7 @@ async def record_batch_salvage(conn: asyncpg.Connection, batch: OutcomeBatch) ->
             first.at if first else datetime.now(UTC), "record_failed", "automatic",
             None, None, None, None, [], None, None,
             header_safe(f"PostgreSQL refused part of this step's record: {', '.join(skipped)}")[:1000],
+            None,  # actor_user_id: an automatic note
             json.dumps({"skipped": skipped}),
         )
     return skipped
@@ -181,7 +182,7 @@ async def get_center(conn: asyncpg.Connection, center_id: str) -> CenterSnapshot
 def _audit_args(a: AuditEntry) -> tuple:
     return (
         a.key, a.center_id, a.at, a.action, a.outcome, a.actor_name, a.actor_role, a.actor_county,
-        a.request_id, a.rule_ids, a.phase_before, a.phase_after, a.summary,
+        a.request_id, a.rule_ids, a.phase_before, a.phase_after, a.summary, a.actor_user_id,
         # mode="json" first: detail may hold dates or decimals that json.dumps cannot take
         json.dumps(a.model_dump(mode="json")["detail"], ensure_ascii=False),
     )  # fmt: skip

@@ -17,6 +17,8 @@ class Actor(BaseModel):
     name: Line(100) = Field(description="The person's name as staff know it")
     role: Role
     county: County | None = Field(default=None, description="Required for county_department")
+    user_id: str | None = Field(default=None, max_length=120,
+                                description="The signed-in user's stable id (set by the portal)")
 
 
 class Action(BaseModel):

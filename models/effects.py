@@ -28,6 +28,7 @@ class AuditEntry(BaseModel):
     actor_name: str | None = None
     actor_role: str | None = None
     actor_county: str | None = None
+    actor_user_id: str | None = Field(default=None, description="The signed-in user's stable id (portal)")
     request_id: str | None = None
     rule_ids: list[str] = Field(default_factory=list)
     phase_before: str | None = None

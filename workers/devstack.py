@@ -2,7 +2,7 @@
 
 Starts, in order: the Temporal dev server (VAR_DIR/temporal.sqlite), PostgreSQL
 (embedded under VAR_DIR/pg, or DATABASE_URL), the SMTP sink (VAR_DIR/mail), then the
-worker, which applies migrations. One Ctrl-C or SIGTERM stops all of it in reverse
+worker, which applies migrations, then the staff portal (PORTAL_PORT) with its demo accounts. One Ctrl-C or SIGTERM stops all of it in reverse
 order. State lives in VAR_DIR, so the next run resumes the same workflows.
 """
 
@@ -11,10 +11,16 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from db.embedded import start_embedded, stop_embedded
+from portal.server import PortalServer
+from portal.server import build as build_portal
+from staff.context import StaffContext
+from staff.demo import DEMO_PASSWORD
+from staff.demo import seed as seed_demo
 from workers.exit import hard_exit
 from workers.logging import configure_logging
 from workers.main import install_stop_handlers, run_worker
@@ -63,15 +69,41 @@ async def _start_services(settings: Settings, stack: AsyncExitStack) -> Settings
     return settings
 
 
-def _banner(settings: Settings) -> str:
+def _banner(settings: Settings, portal_url: str | None = None, demo: list[Any] | None = None) -> str:
     mail = Path(settings.var_dir).resolve() / "mail" if settings.smtp_host in _LOCAL_HOSTS else settings.smtp_host
-    return (
-        "\n"
-        f"  Temporal UI:   http://localhost:{settings.temporal_ui_port}\n"
-        f"  Mail:          {mail}\n"
-        "  First center:  centers start examples/center.json\n"
-        "  Stop:          Ctrl-C\n"
-    )
+    lines = ["", f"  Staff portal:  {portal_url}" if portal_url else "  Staff portal:  not started (see the log)"]
+    if demo:
+        lines.append(f"  Demo accounts (DEMO ONLY, password {DEMO_PASSWORD}; PORTAL_DEMO_ACCOUNTS=false to skip):")
+        lines += [f"    {u.username:<26} {u.role.value}{' ' + u.county.value if u.county else ''}"
+                  f"{' ' + ','.join(u.center_ids) if u.center_ids else ''}" for u in demo]
+    lines += [
+        f"  Temporal UI:   http://localhost:{settings.temporal_ui_port}",
+        f"  Mail:          {mail}",
+        "  First center:  centers start examples/center.json",
+        "  Stop:          Ctrl-C",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+async def _start_portal(settings: Settings, stack: AsyncExitStack) -> tuple[str | None, list[Any]]:
+    """The staff portal beside the worker (the migrations are applied by then); demo accounts seeded."""
+    demo: list[Any] = []
+    try:
+        ctx = StaffContext(settings=settings, database_url=settings.database_url, client_role="centers-portal")
+        if settings.portal_demo_accounts:
+            conn = await ctx.db()
+            try:
+                demo = await seed_demo(conn)
+            finally:
+                await conn.close()
+        server = await PortalServer(build_portal(ctx, settings), settings.portal_host, settings.portal_port).start()
+    except Exception:
+        log.exception("staff portal did not start", port=settings.portal_port)
+        return None, demo
+    stack.push_async_callback(server.stop)
+    log.info("staff portal started", url=server.url)
+    return server.url, demo
 
 
 async def run_devstack(settings: Settings) -> int:
@@ -87,7 +119,8 @@ async def run_devstack(settings: Settings) -> int:
             await asyncio.wait({worker, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             if ready.is_set():
-                print(_banner(settings), flush=True)
+                portal_url, demo = await _start_portal(settings, stack)
+                print(_banner(settings, portal_url, demo), flush=True)
             await worker
             log.info("stopping services")
     except Exception:

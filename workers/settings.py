@@ -104,6 +104,35 @@ class Settings(BaseSettings):
         "after rules/data/working_days.toml.",
     )
 
+    portal_host: str = Field("127.0.0.1", description="Address the staff portal listens on (make run).")
+    portal_port: int = Field(8400, description="Port of the staff portal (make run).")
+    portal_secret_key: SecretStr | None = Field(
+        None, description="Signs the portal's session cookies; unset: a random key per start (sessions end on restart).",
+    )
+    portal_session_minutes: int = Field(60, description="A portal session ends after this many idle minutes.")
+    portal_cookie_secure: bool = Field(False, description="Send the session cookie over HTTPS only (set true behind TLS).")
+    portal_demo_accounts: bool = Field(True, description="make run seeds demo accounts (marked demo) if missing.")
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer URL; set: the portal offers sign-in through it.")
+    oidc_client_id: str | None = Field(None, description="The portal's client id at the OpenID Connect provider.")
+    oidc_client_secret: SecretStr | None = Field(None, description="The portal's client secret there.")
+    oidc_scopes: str = Field(
+        "openid profile email", description="Scopes the portal asks for (add the one carrying the role claims).")
+    oidc_identity_from: Literal["claims", "directory"] = Field(
+        "claims",
+        description="claims: role, county and centers from the ID token; directory: the staff directory by e-mail.",
+    )
+    oidc_role_claim: str = Field(
+        "zs_role", description="Claim holding the role (city_bureau, county_department, implementing_entity).")
+    oidc_county_claim: str = Field("zs_county", description="Claim holding a county department's county.")
+    oidc_centers_claim: str = Field("zs_centers", description="Claim holding an implementing entity's center ids.")
+    centers_portal_url: str | None = Field(
+        None, description="Set: the CLI's action commands go through the portal's JSON API (with CENTERS_PORTAL_TOKEN).",
+    )
+    centers_portal_token: SecretStr | None = Field(
+        None, description="A personal access token made on the portal's token page (for CENTERS_PORTAL_URL).",
+    )
+
     def export_data_files(self) -> None:
         """Put the two data-file settings in the process environment, where the modules that read
         them look (models.directory, rules.calendar), so a value from `.env` counts too."""

@@ -56,6 +56,9 @@ RECORDER_PATIENCE = timedelta(hours=1)
 # Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
 # M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
 HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
+# Patch: the audit row carries the signed-in user's stable id (portal). Only an action whose actor
+# has a user_id asks for it, so histories recorded before it (none has one) replay unchanged.
+AUDIT_USER_ID = "portal-audit-user-id"
 # Patch: the rule book's PD11-PD17 (money always settled, findings before penalties, designation by
 # document). Runs begun before it keep the rules they started with (CenterState.rule_book_pd11).
 RULE_BOOK_PD11_PD17 = "pd1x-rule-book-pd11-pd17"
@@ -413,7 +416,8 @@ class CenterLifecycle:
             self._refresh_visibility()
             return
         await self._apply(decision, event=name, request_id=request_id, outcome="rejected",
-                          actor_fields={k: _bounded(actor.get(k), 100) for k in ("name", "role", "county")})
+                          actor_fields={k: _bounded(actor.get(k), 100)
+                                        for k in ("name", "role", "county", "user_id")})
 
     # -- effects -----------------------------------------------------------------------------------
 
@@ -455,11 +459,13 @@ class CenterLifecycle:
         self.state = decision.state
         event = event or decision.event
         who = actor_fields or (actor.model_dump(mode="json") if actor else {})
+        user_id = who.get("user_id") if isinstance(who.get("user_id"), str) else None
         audit = AuditEntry(
             key=f"{self.state.lifecycle_key}:{self.state.revision}:{event}",
             center_id=self.state.center_id, at=workflow.now(), action=event,
             outcome=outcome or ("accepted" if actor else "automatic"),
             actor_name=who.get("name"), actor_role=who.get("role"), actor_county=who.get("county"),
+            actor_user_id=user_id if user_id and workflow.patched(AUDIT_USER_ID) else None,
             request_id=request_id, rule_ids=list(decision.rule_ids),
             phase_before=before.value, phase_after=self.state.phase.value,
             summary=decision.summary, detail=decision.detail,

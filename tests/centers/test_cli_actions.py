@@ -173,7 +173,7 @@ def test_there_is_one_subcommand_per_registered_action():
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert set(ACTIONS) <= set(commands)
     assert set(commands) - set(ACTIONS) == {"start", "import", "show", "list", "deadlines", "report", "docs", "calendar", "db",
-                                         "completion"}
+                                         "completion", "staff"}
 
 
 async def test_s2_advance_granted_through_the_cli_shows_in_state_and_ledger_report(centers, database_url, tmp_path):

@@ -75,6 +75,7 @@ async def test_every_command_prints_pure_json(dev_client, db_pool, database_url,
     assert all(m["state"] == "applied" for m in _document(await cli("--json", "db", "status", **run))["migrations"])
 
     assert "complete" in _document(await cli("--json", "completion", "bash"))["script"]
+    assert isinstance(_document(await cli("--json", "staff", "list", **run)), list)
     bad = await cli("--json", "show", "no-such-center", **run)
     assert _document(bad, status=1)["error"]  # a failure is a document too
 
@@ -83,7 +84,7 @@ def test_every_subcommand_is_covered_by_the_json_test():
     """A new command must be added to the test above (and honour --json)."""
     commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     assert commands - set(ACTIONS) == {"start", "import", "show", "list", "deadlines", "report", "docs", "calendar", "db",
-                                       "completion"}
+                                       "completion", "staff"}
 
 
 def test_version(capsys):

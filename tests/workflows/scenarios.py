@@ -92,3 +92,25 @@ async def unqualified_then_rectified(handle, env) -> CenterState:
         "actor": f.actor("city_bureau"), "request_id": f.rid(), "passed": True, "report_ref": "ZG-1",
         "finding": "整改到位"})
     return await state_of(handle)
+
+
+def signed_in(payload: dict, user_id: str) -> dict:
+    """The payload as the portal sends it: the actor carries the signed-in user's stable id."""
+    return {**payload, "actor": {**payload["actor"], "user_id": user_id}}
+
+
+async def signed_in_designation(handle, env) -> CenterState:
+    """D3-D7 sent by signed-in users (portal): audit rows carry user ids (patch portal-audit-user-id)."""
+    from datetime import timedelta
+
+    from tests.workflows.flows import today
+
+    await handle.execute_update("submit_application", signed_in(f.application(), "u-contact"))
+    await handle.execute_update("record_county_review", signed_in(f.county_review(), "u-dinghai"))
+    await handle.execute_update("record_city_evaluation", signed_in(f.city_evaluation(), "u-bureau"))
+    await handle.execute_update("publish_notice", signed_in(f.notice(await today(env)), "u-bureau"))
+    state = await state_of(handle)
+    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await state_of(handle)
+    assert state.phase == "designated", state.phase
+    return state

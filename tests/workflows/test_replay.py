@@ -25,7 +25,7 @@ from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import chain_histories, replayer
-from tests.workflows.scenarios import ten_year_lifecycle, unqualified_then_rectified
+from tests.workflows.scenarios import signed_in_designation, ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
     rejected_then_reapplied, withdrawn_money_settled_after_the_lapse,
@@ -38,11 +38,15 @@ SCENARIOS = {
     "advance-clawback-repaid": advance_settled_into_clawback_and_repaid,
     "ten-year-lifecycle": ten_year_lifecycle,
     "unqualified-then-rectified": unqualified_then_rectified,
+    "signed-in-designation": signed_in_designation,
     "withdrawn-money-settled": withdrawn_money_settled_after_the_lapse,
     "rejected-then-reapplied": rejected_then_reapplied,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17, CenterLifecycle
+from workflows.lifecycle import (
+    DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17,
+    AUDIT_USER_ID, CenterLifecycle,
+)
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -87,7 +91,7 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17, AUDIT_USER_ID])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 
 import asyncpg
 
-from centers.errors import BadInput, Failed
-from centers.render import due_text
+from staff.errors import BadInput, Failed
+from staff.text import due_text
 from models.directory import FIELD_NAMES_ZH, KEY_FIELDS
 from models.phase import BEFORE_DESIGNATION, DESIGNATED_PHASES
 from rules.calendar import SHANGHAI
