@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.actor import Action
+from models.profile import CreditCode
+from models.strict import Day, Flag, Score
 
 
 class Evidence(BaseModel):
     """One condition: met or not, and the material that shows it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    met: bool
+    met: Flag
     evidence: str = Field(min_length=1, max_length=2000, description="Document reference or short description")
 
 
@@ -66,7 +67,7 @@ class IntegrityCommitment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     signed_by: str = Field(min_length=1, description="The lead unit that signs it")
-    signed_on: date
+    signed_on: Day
     document_ref: str = Field(min_length=1)
 
 
@@ -76,14 +77,14 @@ class SubmitApplication(Action):
     checklist: Checklist
     commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
     materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
-    partner_agreements: dict[str, str] = Field(
+    partner_agreements: dict[CreditCode, str] = Field(
         default_factory=dict, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    ok: bool
+    ok: Flag
     note: str = Field(min_length=1, max_length=2000)
 
 
@@ -93,7 +94,7 @@ class RecordCountyReview(Action):
     operating_status: Finding
     credit: Finding
     materials_authentic: Finding
-    recommend: bool
+    recommend: Flag
     reasons: str = Field(min_length=1, max_length=4000)
 
 
@@ -102,17 +103,17 @@ class RecordCityEvaluation(Action):
 
     evaluator_kind: Literal["expert_panel", "third_party"]
     evaluator: str = Field(min_length=1, max_length=200)
-    score: float = Field(ge=0, le=100)
+    score: Score
     opinion: str = Field(min_length=1, max_length=4000)
-    propose: bool = Field(description="Propose for designation (on the list) or reject")
+    propose: Flag = Field(description="Propose for designation (on the list) or reject")
     report_ref: str = Field(min_length=1, max_length=200)
-    evaluated_on: date | None = Field(default=None, description="Date of the review report; today if omitted")
+    evaluated_on: Day | None = Field(default=None, description="Date of the review report; today if omitted")
 
 
 class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
 
-    published_on: date
+    published_on: Day
     reference: str = Field(min_length=1, max_length=200, description="Where it is published, document number")
 
 

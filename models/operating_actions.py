@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 
 from models.actor import Action
 from models.operating import ChangeKind, Grade, RevocationGround
+from models.strict import Day, Flag, Year
 
 
 class SubmitAnnualReport(Action):
     """M7: the implementing entity's report on an evaluated year."""
 
-    year: int = Field(ge=2000, le=2999, description="The evaluated year the report covers")
+    year: Year = Field(description="The evaluated year the report covers")
     report_ref: str = Field(min_length=1, max_length=200)
 
 
 class RecordAnnualEvaluation(Action):
     """M1: the city bureau records the third party's grade of a year."""
 
-    year: int = Field(ge=2000, le=2999, description="The evaluated year")
+    year: Year = Field(description="The evaluated year")
     grade: Grade = Field(description="M1: 优秀 excellent, 良好 good, 合格 qualified, 不合格 unqualified")
     evaluator: str = Field(min_length=1, max_length=200, description="The third party that evaluated")
     report_ref: str = Field(min_length=1, max_length=200, description="The evaluator's report")
@@ -29,7 +28,7 @@ class RecordAnnualEvaluation(Action):
 class RecordRectificationResult(Action):
     """M2, PD4: the result of the rectification."""
 
-    passed: bool
+    passed: Flag
     report_ref: str = Field(min_length=1, max_length=200)
     finding: str = Field(min_length=1, max_length=4000)
 
@@ -38,7 +37,7 @@ class ReportMajorChange(Action):
     """M3, PD3: a split, merger, restructuring or change of business, and the day it happened."""
 
     kind: ChangeKind
-    happened_on: date
+    happened_on: Day
     description: str = Field(min_length=1, max_length=4000)
 
 
@@ -46,7 +45,7 @@ class RecordMajorChangeReview(Action):
     """M3: still eligible (designation stands) or not (cancelled from the year of the change)."""
 
     change_id: str
-    still_eligible: bool
+    still_eligible: Flag
     finding: str = Field(min_length=1, max_length=4000)
 
 
