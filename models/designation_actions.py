@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,9 +66,9 @@ class IntegrityCommitment(BaseModel):
     """D4: the lead unit's integrity commitment letter (诚信承诺书)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    signed_by: str = Field(min_length=1, description="The lead unit that signs it")
+    signed_by: str = Field(min_length=1, max_length=200, description="The lead unit that signs it")
     signed_on: Day
-    document_ref: str = Field(min_length=1)
+    document_ref: str = Field(min_length=1, max_length=200)
 
 
 class SubmitApplication(Action):
@@ -76,9 +76,9 @@ class SubmitApplication(Action):
 
     checklist: Checklist
     commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
-    materials: list[str] = Field(default_factory=list, description="D4: references of the application materials")
-    partner_agreements: dict[CreditCode, str] = Field(
-        default_factory=dict, description="M6: partner credit code -> reference of the signed cooperation agreement"
+    materials: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=200, description="D4: references of the application materials")
+    partner_agreements: dict[CreditCode, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict, max_length=100, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
@@ -128,7 +128,7 @@ class FileObjection(Action):
 class ResolveObjection(Action):
     """D7: the bureau's verification of an objection."""
 
-    objection_id: str
+    objection_id: str = Field(min_length=1, max_length=40)
     outcome: Literal["upheld", "dismissed"]
     finding: str = Field(min_length=1, max_length=4000)
 

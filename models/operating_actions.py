@@ -44,7 +44,7 @@ class ReportMajorChange(Action):
 class RecordMajorChangeReview(Action):
     """M3: still eligible (designation stands) or not (cancelled from the year of the change)."""
 
-    change_id: str
+    change_id: str = Field(min_length=1, max_length=40)
     still_eligible: Flag
     finding: str = Field(min_length=1, max_length=4000)
 

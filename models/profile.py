@@ -14,6 +14,7 @@ CENTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 # GB 32100-2015: registration authority (1-9, A, N, Y), a category digit, then the 6-digit
 # administrative division (first digit 1-8, as every PRC division code). Without this, a code of
 # eighteen zeros passes, since its check digit happens to be 0.
+ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?")
 USCC_SHAPE = re.compile(r"[1-9ANY][1-9][1-8][0-9]{5}[0-9A-Z]{10}", re.ASCII)
 
 
@@ -44,7 +45,7 @@ class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     email: EmailStr
-    phone: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 class Partner(Organisation):
@@ -68,6 +69,16 @@ class CenterProfile(BaseModel):
     implementing_entity: Organisation = Field(description="实施主体: applies, builds and runs the center")
     contacts: list[Contact] = Field(min_length=1, description="The center's contacts; they get reminders (PD9)")
     partners: list[Partner] = Field(default_factory=list, description="M6: partner units")
+
+    @field_validator("proposed_name", "field_name_zh")
+    @classmethod
+    def _no_encoded_words(cls, value: str | None) -> str | None:
+        """These names go into mail subjects. Python before 3.11.10 decodes an RFC 2047 encoded word
+        set in a header and writes its CR/LF out raw (CVE-2024-6923): "=?utf-8?q?=0D=0ABcc:...?="
+        would add a Bcc header. No center's name contains "=?", so it is refused."""
+        if value is not None and ENCODED_WORD.search(value):
+            raise ValueError('must not contain an RFC 2047 encoded word ("=?charset?q?...?=")')
+        return value
 
     @field_validator("center_id")
     @classmethod

@@ -6,6 +6,7 @@ acceptance or a :class:`~rules.engine.Refusal` naming the field, never any other
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -30,6 +31,10 @@ class Scene:
     state: CenterState
     now: datetime
     payload: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        # As it arrives over the wire: no dict shared between fields (the factories reuse some).
+        object.__setattr__(self, "payload", json.loads(json.dumps(self.payload)))
 
 
 def bureau(**fields: Any) -> dict[str, Any]:
