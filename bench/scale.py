@@ -1,0 +1,79 @@
+"""Scale: worker memory per cached lifecycle, and a burst of 1,000 reminders through the outbox.
+
+Memory: lifecycles started on the dev server and held open in the worker's sticky cache; the
+worker runs in this process, so its resident memory is measured before and after (psutil).
+Mail: 1,000 outbox rows (one reminder each, as record_outcomes writes them) delivered by the
+mailer to a local SMTP sink; the time until the last one arrives, and duplicates by Message-ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import uuid
+from datetime import UTC, datetime
+
+import psutil
+
+from bench.report import note, target
+from bench.stack import Stack, stack
+from db.mailer import deliver_pending
+from db.outcomes import record_batch
+from models.effects import Email, OutcomeBatch
+from models.mail import SmtpSettings
+from tests.fixtures import factories as f
+
+WORKER_LIMIT_MIB = 1024
+
+
+async def opened(s: Stack, count: int) -> None:
+    handles = await asyncio.gather(*(s.start_center(f.profile(f"scale-{uuid.uuid4().hex[:10]}"))
+                                     for _ in range(count)))
+    for handle in handles:  # a query is answered by the worker: the workflow is in its cache, waiting
+        await handle.query("state")
+
+
+async def memory(s: Stack, lifecycles: int) -> None:
+    me = psutil.Process()
+    await opened(s, 5)  # warm: imports, sandbox, pools
+    gc.collect()
+    before = me.memory_info().rss
+    began = time.perf_counter()
+    await opened(s, lifecycles)
+    took = time.perf_counter() - began
+    gc.collect()
+    grown = me.memory_info().rss - before
+    per = grown / lifecycles
+    server = psutil.Process(s.server_pid).memory_info().rss if s.server_pid else 0
+    note(f"{lifecycles} lifecycles opened in {took:.1f} s; worker grew {grown / 2**20:.0f} MiB = "
+         f"{per / 1024:.0f} KiB per cached lifecycle; dev server RSS {server / 2**20:.0f} MiB")
+    projected = (before + per * 10_000) / 2**20
+    target("worker_rss_10000_cached", f"{projected:.0f} MiB (projected from {lifecycles})", f"< {WORKER_LIMIT_MIB} MiB",
+           projected < WORKER_LIMIT_MIB)
+
+
+async def mail_burst(s: Stack, count: int) -> None:
+    now = datetime.now(UTC)
+    async with s.pool.acquire() as conn:
+        for i in range(count):
+            center = f"burst-{i:04d}"
+            await record_batch(conn, OutcomeBatch(center_id=center, emails=[Email(
+                key=f"{center}:1:reminder-{now:%Y%m%d}", center_id=center, to=[f"contact{i}@center.example"],
+                subject=f"[PD9] 提醒 / reminder — {center}", body="年度报告截止前7天提醒\n", rule_id="PD9")]))
+    smtp = SmtpSettings.from_settings(s.settings)
+    began = time.perf_counter()
+    await asyncio.gather(*(deliver_pending(s.pool, smtp) for _ in range(4)))  # 4 senders, as 4 activities
+    took = time.perf_counter() - began
+    ids = [line for p in (s.workdir / "mail").glob("*.eml")
+           for line in p.read_text(errors="replace").splitlines() if line.lower().startswith("message-id:")]
+    duplicates = len(ids) - len(set(ids))
+    note(f"{count} reminders: {len(ids)} received in {took:.1f} s, {duplicates} duplicates by Message-ID")
+    target("mail_burst_1000_seconds", f"{took * 1000 / count:.1f} s per 1,000", "< 120 s", took * 1000 / count < 120)
+    target("mail_burst_duplicates", str(duplicates), "0", duplicates == 0 and len(ids) == count)
+
+
+async def main(lifecycles: int = 500, mails: int = 1000) -> None:
+    async with stack("dev", max_cached_workflows=max(10_000, lifecycles + 100)) as s:
+        await memory(s, lifecycles)
+        await mail_burst(s, mails)
