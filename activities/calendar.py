@@ -13,8 +13,9 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from models.calendar import NoticeEndRequest
-from rules.calendar import CalendarNotCovered, OverrideFileError, notice_end
+from models.calendar import NoticeEndRequest, PeriodEndsAnswer, PeriodEndsRequest
+from rules.calendar import CalendarNotCovered, OverrideFileError, default_calendar, notice_end
+from rules.periods import answer_period_ends
 
 log = structlog.get_logger(__name__)
 
@@ -39,3 +40,21 @@ async def compute_notice_end(request: NoticeEndRequest) -> datetime:
     log.info("notice_end_computed", published_on=str(request.published_on),
              working_days=request.working_days, ends_at=ends_at.isoformat())
     return ends_at
+
+
+@activity.defn(name="settle_period_ends")
+async def settle_period_ends(request: PeriodEndsRequest) -> PeriodEndsAnswer:
+    """PD10: the legal last day of each nominal last day the calendar data can settle today.
+
+    Never fails on missing or invalid data: the answer says which years are missing (or what is
+    wrong), the workflow keeps those ends provisional, and holds a deadline that falls due unsettled.
+    """
+    try:
+        calendar = default_calendar()
+    except OverrideFileError as err:
+        log.error("calendar_overrides_invalid", error=str(err))
+        return PeriodEndsAnswer(problem=err.for_staff())
+    answer = answer_period_ends(request.nominal, calendar)
+    if answer.missing_years:
+        log.warning("period_ends_provisional", missing_years=answer.missing_years)
+    return answer

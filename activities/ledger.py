@@ -13,6 +13,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import permanent_database_errors_fail_fast
 from db.ledger import CapExceeded, LedgerKeyConflict, reserve_advance
 from models.subsidy import AdvanceRequest, LedgerEntry
 
@@ -26,6 +27,7 @@ class LedgerActivities:
         self._pool = pool
 
     @activity.defn(name="reserve_advance")
+    @permanent_database_errors_fail_fast
     async def reserve_advance(self, request: AdvanceRequest) -> LedgerEntry:
         """PD6: write the advance if it fits under the year's city cap, in one locked transaction.
 

@@ -10,7 +10,10 @@ import structlog
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.errors import permanent_database_errors_fail_fast
+from db.mailer import undelivered_mail
 from models.directory import offices_file
+from models.mail import UndeliveredMail
 from models.effects import CenterSnapshot
 from rules.calendar import default_coverage, local_date
 
@@ -24,6 +27,7 @@ class StatusBoard(BaseModel):
     # Defaults keep boards recorded before PD2 coverage was reported readable on replay.
     calendar_covered_through: date | None = Field(None, description="PD2: last day the working-day data covers")
     calendar_problem: str | None = Field(None, description="PD2: why the override data could not be read")
+    undelivered: list[UndeliveredMail] = Field(default_factory=list, description="Outbox rows not delivered")
 
 
 class MonitoringActivities:
@@ -31,19 +35,22 @@ class MonitoringActivities:
         self._pool = pool
 
     @activity.defn(name="load_status_board")
+    @permanent_database_errors_fail_fast
     async def load_status_board(self) -> StatusBoard:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
-                "designated_on, last_grade, next_deadline_at, updated_at, opened_at FROM centers"
+                "designated_on, last_grade, next_deadline_at, updated_at, opened_at, overdue_count, "
+                "oldest_overdue_at FROM centers"
             )
+            undelivered = await undelivered_mail(conn)
         offices = json.loads(offices_file().read_text(encoding="utf-8"))
         covered_through, problem = default_coverage(local_date(datetime.now(UTC)))
         if problem:
             log.error("calendar_overrides_invalid", error=problem)
         return StatusBoard(
             calendar_covered_through=covered_through, calendar_problem=problem,
-            centers=[CenterSnapshot.model_validate(dict(r)) for r in rows],
+            centers=[CenterSnapshot.model_validate(dict(r)) for r in rows], undelivered=undelivered,
             city_email=offices["city_bureau_email"],
             county_emails=offices["county_department_emails"],
         )

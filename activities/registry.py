@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from activities.calendar import compute_notice_end
+from activities.calendar import compute_notice_end, settle_period_ends
 from activities.ledger import LedgerActivities
 from activities.monitoring import MonitoringActivities
 from activities.outcomes import OutcomeActivities
@@ -26,6 +26,7 @@ def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., An
         outcomes.deliver_mail,
         outcomes.find_active_bans,
         compute_notice_end,
+        settle_period_ends,
         ledger.reserve_advance,
         MonitoringActivities(pool).load_status_board,
     ]

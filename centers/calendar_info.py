@@ -9,7 +9,6 @@ CENTERS_WORKING_DAY_OVERRIDES) on its machine.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -48,10 +47,10 @@ def show(ctx: Context, *, notice_from: str | None, working_days: int, check: boo
                                                                                        key=lambda o: o.year)]
     files = [str(p) for p in override_paths()]
     if as_json:
-        ctx.print(json.dumps({"today": str(today), "covered_years": calendar.coverage(),
-                              "covered_through": str(through), "days_left": (through - today).days,
-                              "warning": warning, "override_files": files,
-                              "overrides": overrides, "notice_ends": notice}, ensure_ascii=False, indent=2))
+        ctx.emit({"today": str(today), "covered_years": calendar.coverage(),
+                  "covered_through": str(through), "days_left": (through - today).days,
+                  "warning": warning, "override_files": files,
+                  "overrides": overrides, "notice_ends": notice})
     else:
         ctx.print("Working-day calendar (PD2) as this machine reads it")
         ctx.print(f"  years covered:   {calendar.coverage()}")
@@ -94,7 +93,10 @@ def from_notice(ctx: Context, path: str, year: int | None, source: str | None) -
         raise Failed(str(err)) from None
     table = days.toml(source or f"国务院办公厅关于{year}年部分节假日安排的通知 (read by centers calendar --from-notice)")
     _check_against_overrides(table, year)
-    ctx.print(table.rstrip())
+    if ctx.json_mode:
+        ctx.emit({"year": year, "table": table, "summary": summary(days)})
+    else:
+        ctx.print(table.rstrip())
     for line in summary(days):
         ctx.warn(line)
     ctx.warn(f"Check these dates against the notice, then add the [{year}] table above to "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError
+import asyncpg
+from temporalio.client import (
+    WorkflowExecutionStatus, WorkflowQueryFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -25,9 +27,12 @@ from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
+from db.mailer import undelivered_mail
+from models.mail import UndeliveredMail
 from models.state import ActionResult, CenterState, LifecycleInput
 from rules.calendar import end_of_day
 from rules.catalog import ACTIONS
+from rules.messages import period_note
 from workflows.lifecycle import CenterLifecycle
 from workflows.visibility import initial_search_attributes, static_summary
 
@@ -97,6 +102,9 @@ async def start(ctx: Context, file: str) -> int:
         raise Failed(f"could not start {wid}: {err.message}") from None
     ctx.print(f"started {wid} (run {handle.result_run_id}), policy {policy.version}")
     ctx.print(f"web UI  {ctx.ui_link(wid)}")
+    if ctx.json_mode:
+        ctx.emit({"outcome": "started", "workflow_id": wid, "run_id": handle.result_run_id,
+                  "policy": policy.version, "ui": ctx.ui_link(wid)})
     return OK
 
 
@@ -144,6 +152,8 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
             raise _rpc_failure(err, args.center_id, f"cannot signal {name} to") from None
         ctx.print(f"signal {name} sent to {wid}; a refusal is kept in its state and the audit log "
                   f"(centers show {args.center_id})")
+        if ctx.json_mode:
+            ctx.emit({"outcome": "signalled", "action": name, "workflow_id": wid, "request_id": rid})
         return OK
 
     try:
@@ -156,19 +166,26 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
                                     detail.get("message", cause.message))
             ctx.print(f"refused [{rule}] {field}: {message}")
             await _audit_refusal(ctx, handle, args.center_id, name, act, rule, field, message)
+            if ctx.json_mode:
+                ctx.emit({"outcome": "refused", "action": name, "workflow_id": wid, "request_id": rid,
+                          "rule_id": rule, "field": field, "message": message})
             return 1
         raise Failed(f"{name} on {wid} failed: {cause or err}") from None
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise await _not_running(ctx, args.center_id, f"cannot send {name} to") from None
         raise _rpc_failure(err, args.center_id, f"cannot send {name} to") from None
-    except asyncio.TimeoutError:
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # wait_for cancels the update call, which the SDK turns into its own error, not TimeoutError.
         raise Failed(f"{name} on {wid}: no answer within {args.timeout:g} s -- is the worker running? "
                      f"It may still be applied; retry with --request-id {rid} (a repeat changes nothing)") from None
 
     result = ActionResult.model_validate(answer)
-    if args.raw:
-        ctx.print(json.dumps(answer, ensure_ascii=False, indent=2))
+    if ctx.json_mode:
+        ctx.emit({"outcome": "duplicate" if result.duplicate else "accepted", "action": name, "workflow_id": wid,
+                  "request_id": rid, "result": answer})
+    elif args.raw:
+        ctx.emit(answer)
     elif result.duplicate:
         ctx.print(f"already answered: request {rid} was {name} at {local_text(result.at)}; nothing changed")
         ctx.print(f"  {result.summary}; phase {result.phase.value}")
@@ -235,11 +252,28 @@ async def query_state(ctx: Context, center_id: str) -> dict[str, Any]:
 async def show(ctx: Context, center_id: str, as_json: bool = False) -> int:
     raw = await query_state(ctx, center_id)
     if as_json:
-        ctx.print(json.dumps(raw, ensure_ascii=False, indent=2))
+        ctx.emit(raw)
     else:
         state = CenterState.model_validate(raw)
-        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id))))
+        ctx.print(state_text(state, ctx.clock(), ctx.ui_link(workflow_id(center_id)),
+                             await _undelivered(ctx, center_id)))
     return OK
+
+
+async def _undelivered(ctx: Context, center_id: str) -> list[UndeliveredMail]:
+    """The center's mail the outbox has not delivered; the state shows without it if the database is away."""
+    try:
+        conn = await ctx.db()
+    except Failed as err:
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    try:
+        return await undelivered_mail(conn, center_id)
+    except asyncpg.PostgresError as err:  # e.g. a database the worker has not migrated yet
+        ctx.warn(f"mail delivery status not shown: {err}")
+        return []
+    finally:
+        await conn.close()
 
 
 # -- list ------------------------------------------------------------------------------------------
@@ -310,7 +344,7 @@ async def list_centers(ctx: Context, *, phase: str | None = None, county: str | 
         raise Failed(f"visibility query failed: {err.message}\n  query: {query}") from None
     rows.sort(key=lambda r: (r["next_deadline"] or "9999", r["center_id"], r["started"] or ""))
     if as_json:
-        ctx.print(json.dumps({"query": query, "centers": rows}, ensure_ascii=False, indent=2))
+        ctx.emit({"query": query, "centers": rows})
         return OK
     if not rows:
         ctx.print("no center matches")
@@ -384,18 +418,22 @@ async def deadlines(ctx: Context, *, county: str | None = None, overdue_only: bo
             rows.append((d, state))
     rows.sort(key=lambda pair: (pair[0].due_at, pair[1].center_id, pair[0].id))
     if as_json:
-        ctx.print(json.dumps([{
+        ctx.emit([{
             "center_id": s.center_id, "name": s.display_name, "county": s.profile.county.value,
             "phase": s.phase.value, "deadline_id": d.id, "kind": d.kind, "rule_id": d.rule_id,
             "due_at": d.due_at.isoformat(), "who_acts": d.who_acts.value, "title_en": d.title_en,
             "title_zh": d.title_zh, "overdue": deadline_status(d, now) == "OVERDUE",
-        } for d, s in rows], ensure_ascii=False, indent=2))
+            # PD10: a period's nominal end when it differs, and whether the end is still provisional or held
+            "nominal_due_at": d.nominal_due_at.isoformat() if d.nominal_due_at else None,
+            "provisional": d.provisional, "held": d.held_since is not None,
+        } for d, s in rows])
     elif not rows:
         ctx.print("no open deadline")
     else:
         ctx.print(table(
             ["due (Asia/Shanghai)", "status", "center", "county", "deadline", "rule", "who acts"],
-            [(due_text(d.due_at), deadline_status(d, now), f"{s.center_id} {s.display_name}",
+            [(due_text(d.nominal_due_at if d.held_since and d.nominal_due_at else d.due_at) + period_note(d)[1],
+              deadline_status(d, now), f"{s.center_id} {s.display_name}",
               county_text(s.profile.county.value), f"{d.title_en} / {d.title_zh}", d.rule_id, d.who_acts.value)
              for d, s in rows],
         ))

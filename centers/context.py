@@ -7,13 +7,14 @@ test server and a test database; the console script connects lazily from the set
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TextIO
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from centers.errors import Failed
 from workers.settings import Settings
@@ -27,10 +28,16 @@ class Context:
     client: Client | None = None
     database_url: str | None = None
     now: datetime | None = None  # wall-clock override for tests (overdue marks)
+    json_mode: bool = False  # `centers --json`: stdout carries one JSON document, every note goes to stderr
     _connected: bool = field(default=False, repr=False)
 
     def print(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        """Text for people: stdout, or stderr under --json (so stdout stays pure JSON)."""
+        (self.err if self.json_mode else self.out).write(text + "\n")
+
+    def emit(self, document: object) -> None:
+        """The command's machine-readable answer: one JSON document on stdout."""
+        self.out.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
 
     def warn(self, text: str) -> None:
         self.err.write(text + "\n")
@@ -43,8 +50,12 @@ class Context:
         if self.client is None:
             address, namespace = self.settings.temporal_address, self.settings.temporal_namespace
             try:
+                from workers.temporal_client import connect, default_identity
+
+                # The identity names the staff user in every history event this client causes.
+                user = os.environ.get("CENTERS_ACTOR_NAME")
                 self.client = await asyncio.wait_for(
-                    Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter), 15
+                    connect(self.settings, identity=default_identity("centers-cli", user)), 15
                 )
             except Exception as err:  # refused, DNS, TLS, timeout: one clear line for staff
                 raise Failed(f"cannot reach Temporal at {address} (namespace {namespace}): {err or type(err).__name__}"
@@ -55,10 +66,12 @@ class Context:
     async def db_url(self) -> str:
         """The injected URL, else DATABASE_URL, else the embedded server under VAR_DIR/pg."""
         if self.database_url is None:
-            from db.embedded import database_url
+            from db.embedded import NoDatabase, database_url
 
             try:
                 self.database_url = await asyncio.to_thread(database_url, self.settings)
+            except NoDatabase as err:  # says what to set already
+                raise Failed(str(err)) from None
             except Exception as err:
                 raise Failed(f"cannot find the database (DATABASE_URL unset, embedded server under "
                              f"{self.settings.var_dir}/pg): {err}") from None

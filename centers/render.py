@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models.directory import COUNTY_NAMES_ZH, FIELD_NAMES_ZH, County, Field
+from models.mail import UndeliveredMail
 from models.state import CenterState, Deadline
 from rules.calendar import SHANGHAI
+from rules.messages import period_note
+from rules.periods import ban_end_text
 
 
 def width(text: str) -> int:
@@ -63,6 +66,8 @@ def field_text(field: str, name_zh: str | None = None) -> str:
 
 
 def deadline_status(deadline: Deadline, now: datetime) -> str:
+    if deadline.held_since is not None:  # PD10: fell due while its year's calendar data is missing
+        return "HELD: calendar data missing"
     if deadline.overdue or deadline.due_at <= now:
         return "OVERDUE"
     days = (deadline.due_at - now) / timedelta(days=1)
@@ -97,7 +102,8 @@ def _section(title: str, body: str) -> str:
     return f"\n{title}\n" + "\n".join(f"  {line}" for line in body.splitlines())
 
 
-def state_text(state: CenterState, now: datetime, ui_link: str | None = None) -> str:
+def state_text(state: CenterState, now: datetime, ui_link: str | None = None,
+               undelivered: Sequence[UndeliveredMail] = ()) -> str:
     """Everything the `state` query holds, readable by a clerk; empty sections are left out."""
     p = state.profile
     head = [
@@ -123,7 +129,8 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
     if agenda:
         parts.append(_section("deadlines (Asia/Shanghai)", table(
             ["due", "rule", "who acts", "deadline", "status"],
-            [(due_text(d.due_at), d.rule_id, "-" if d.internal else d.who_acts.value, f"{d.title_en} / {d.title_zh}",
+            [(due_text(d.nominal_due_at if d.held_since and d.nominal_due_at else d.due_at) + period_note(d)[1],
+              d.rule_id, "-" if d.internal else d.who_acts.value, f"{d.title_en} / {d.title_zh}",
               "automatic" if d.internal else deadline_status(d, now)) for d in agenda],
         )))
     else:
@@ -170,7 +177,7 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
         parts.append(_section("bans imposed (PD7)", table(
             ["rule", "subject", "credit code", "scope", "from", "until"],
             [(b.rule_id, b.subject_name, b.credit_code, b.scope + (f" ({b.field})" if b.field else ""),
-              b.starts_on, b.ends_on) for b in state.bans],
+              b.starts_on, ban_end_text(b)) for b in state.bans],
         )))
 
     if state.rejected:
@@ -179,6 +186,15 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None) ->
             ["at", "action", "via", "by", "request", "refusal"],
             [(local_text(r.at), r.action, r.via, r.actor, r.request_id, f"[{r.rule_id}] {r.field}: {r.message}")
              for r in recent],
+        )))
+    if state.record_failures:
+        parts.append(_section("not recorded: PostgreSQL refused these steps (see the audit note)", table(
+            ["at", "step", "error"], [(local_text(r.at), r.summary, r.error) for r in state.record_failures])))
+    if undelivered:
+        parts.append(_section("undelivered mail (outbox)", table(
+            ["queued", "subject", "attempts", "state", "last error"],
+            [(local_text(m.created_at), m.subject, m.attempts, "FAILED" if m.failed else "retrying", m.last_error)
+             for m in undelivered],
         )))
     if ui_link:
         parts.append(f"\nweb UI  {ui_link}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -157,6 +158,20 @@ REPORTS = {"coverage": coverage, "status": status, "ledger": ledger}
 
 # -- writers ---------------------------------------------------------------------------------------
 
+# OWASP CSV injection: a cell starting with one of these is read as a formula by Excel/LibreOffice
+# (tab and CR too, which some importers strip before looking). Names, lead units, ledger references
+# and actors are typed by people outside the bureau, so such text is written as text, never a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The characters an .xlsx cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE refuses them and aborts the
+# whole workbook): C0 controls except tab, newline and carriage return.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def safe_text(text: str) -> str:
+    """Text as a spreadsheet cell shows it, inert: control characters dropped, a formula start quoted."""
+    text = CONTROL.sub("", text)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -176,12 +191,21 @@ def write_csv(report: Report, stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\r\n")
     writer.writerow([header for _, header in report.columns])
     for row in report.rows:
-        writer.writerow([_text(row.get(key)) for key, _ in report.columns])
+        writer.writerow([_csv_cell(row.get(key)) for key, _ in report.columns])
+
+
+def _csv_cell(value: Any) -> str:
+    """Numbers stay numbers (a clawback of -100.00 is not an injection); any text is made inert."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return _text(value)
+    return safe_text(_text(value))
 
 
 def _cell(value: Any) -> Any:
     """A value openpyxl stores natively: numbers, dates, naive Shanghai datetimes, else text."""
-    if value is None or isinstance(value, (int, float, Decimal, str)) and not isinstance(value, bool):
+    if isinstance(value, str):
+        return CONTROL.sub("", value)  # stored as a text cell by _fill_sheet, never as a formula
+    if value is None or isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return value
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -189,7 +213,7 @@ def _cell(value: Any) -> Any:
         return value.astimezone(SHANGHAI).replace(tzinfo=None) if value.tzinfo else value
     if isinstance(value, date):
         return value
-    return _text(value)
+    return CONTROL.sub("", _text(value))
 
 
 def _fill_sheet(sheet: Any, columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> None:
@@ -203,6 +227,13 @@ def _fill_sheet(sheet: Any, columns: list[tuple[str, str]], rows: list[dict[str,
         sheet.append([_cell(row.get(key)) for key, _ in columns])
     for column_cells in sheet.iter_cols(min_row=2):
         for cell in column_cells:
+            if cell.data_type == "f":
+                # openpyxl takes any str starting with "=" for a formula; this one is text someone typed.
+                # quotePrefix keeps Excel from re-reading it as a formula when the cell is edited.
+                cell.data_type = "s"
+                cell.quotePrefix = True
+            elif isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                cell.quotePrefix = True
             if isinstance(cell.value, datetime):
                 cell.number_format = "yyyy-mm-dd hh:mm"
             elif isinstance(cell.value, date):
@@ -253,7 +284,12 @@ def write_report(report: Report, fmt: str, out: str | None, stdout: TextIO, gene
     target = Path(out)
     if not target.parent.exists():
         raise BadInput(f"--out: directory {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise BadInput(f"--out: {target} is a directory; name a file")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as err:
+        raise BadInput(f"--out: cannot write in {target.parent}: {err.strerror or err}") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -265,7 +301,10 @@ def write_report(report: Report, fmt: str, out: str | None, stdout: TextIO, gene
             buffer = io.StringIO()
             write_csv(report, buffer)
             Path(tmp).write_text(buffer.getvalue(), encoding="utf-8-sig", newline="")
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as err:
+            raise BadInput(f"--out: cannot write {target}: {err.strerror or err}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -86,8 +86,23 @@ def _forget_handle(cls: type, pgdata: Path) -> None:
     (pgdata / ".handle_pids.json").write_text("[]")  # no process holds a live handle now
 
 
+class NoDatabase(RuntimeError):
+    """DATABASE_URL is unset and there is no dev-stack database to fall back on."""
+
+
 def database_url(settings: Settings) -> str:
-    """DATABASE_URL when set; otherwise the embedded server under VAR_DIR/pg, started if needed."""
+    """DATABASE_URL when set; otherwise the dev stack's embedded server under VAR_DIR/pg.
+
+    Only `make run` (workers.devstack) creates that database. Anyone else (a worker in production,
+    the CLI on a staff machine) reuses one that exists, starting it if it is stopped, and never
+    silently creates an empty one: a forgotten DATABASE_URL must not look like "no centers".
+    """
     if settings.database_url:
         return settings.database_url
-    return start_embedded(Path(settings.var_dir) / "pg")
+    pgdata = Path(settings.var_dir) / "pg"
+    if not (pgdata / "PG_VERSION").exists():
+        raise NoDatabase(
+            f"DATABASE_URL is not set and there is no dev-stack database under {pgdata.resolve()}: set "
+            "DATABASE_URL (postgresql://user:password@host:5432/db), or start the dev stack with `make run`"
+        )
+    return start_embedded(pgdata)

@@ -1,16 +1,21 @@
 """Outbox delivery: each notification is sent once, even across retries and crashes (PD9).
 
-A row is locked (FOR UPDATE SKIP LOCKED), sent, and marked `sent_at` in the same short
-transaction, committed as soon as the SMTP server accepted the message. So a sent row is never
-sent again, and two workers never send the same row at once. The one gap left is a crash between
-the server's "250 OK" and the commit: the retry then resends the identical message with the same
-Message-ID (derived from the outbox key), which lets a downstream system drop the duplicate.
+Delivery never gates a lifecycle (DESIGN.md): the workflow only commits outbox rows, and the
+outbox dispatcher (workers/outbox.py) sends them. A sender leases due rows in a short transaction
+(FOR UPDATE SKIP LOCKED, so two workers never take the same row), talks SMTP on no database
+connection, and marks each row sent as soon as the server accepted it, so a sent row is never sent
+again. The one gap left is a crash between the server's "250 OK" and that mark: after the lease
+expires the row is sent again with the same Message-ID (derived from the outbox key), which lets a
+downstream system drop the duplicate. Failures are recorded on the row: temporary ones back off,
+permanent ones (a message that cannot be built, every recipient refused with 5xx) are failed for
+good and shown to staff.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from zoneinfo import ZoneInfo
@@ -19,22 +24,51 @@ import aiosmtplib
 import asyncpg
 import structlog
 
-from models.mail import OutboxEntry, SmtpSettings
+from models.mail import OutboxEntry, SmtpSettings, UndeliveredMail
+from models.text import header_safe
 
 MESSAGE_ID_DOMAIN = "innovation-centers.zhoushan"
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # PD1
 
 log = structlog.get_logger(__name__)
 
-_ROW = "key, center_id, recipients, subject, body, rule_id, message_id, created_at, sent_at, attempts, last_error"
-# One row at a time, each in its own transaction, so every accepted message is committed at once.
+_ROW = (
+    "key, center_id, recipients, subject, body, rule_id, message_id, created_at, sent_at, attempts, last_error, "
+    "next_attempt_at, failed_at"
+)
+# Lease due rows in one short transaction; SMTP happens outside it, on no database connection.
+# A lease that outlives a crashed sender simply expires and the row is due again (same Message-ID).
 _CLAIM = f"""
-    SELECT {_ROW} FROM outbox
-    WHERE sent_at IS NULL AND ($1::text[] IS NULL OR key = ANY($1::text[]))
-    ORDER BY id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    WITH claimed AS (
+        UPDATE outbox SET claimed_until = now() + make_interval(secs => $2)
+        WHERE id IN (
+            SELECT id FROM outbox
+            WHERE sent_at IS NULL AND failed_at IS NULL
+              AND (claimed_until IS NULL OR claimed_until < now())
+              -- the sweep honours the backoff; named keys (a workflow's own request) go now
+              AND ($1::text[] IS NULL AND next_attempt_at <= now() OR key = ANY($1::text[]))
+            ORDER BY id
+            LIMIT $3
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING id, {_ROW}
+    )
+    SELECT {_ROW} FROM claimed ORDER BY id
 """
+_SENT = """
+    UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = $2, claimed_until = NULL
+    WHERE key = $1
+"""
+_RETRY = """
+    UPDATE outbox SET attempts = attempts + 1, last_error = $2, claimed_until = NULL,
+        next_attempt_at = now() + make_interval(secs => $3)
+    WHERE key = $1
+"""
+_FAILED = """
+    UPDATE outbox SET attempts = attempts + 1, last_error = $2, claimed_until = NULL, failed_at = now()
+    WHERE key = $1
+"""
+_RELEASE = "UPDATE outbox SET claimed_until = NULL WHERE key = ANY($1::text[]) AND sent_at IS NULL"
 
 
 def message_id_for(key: str) -> str:
@@ -43,21 +77,40 @@ def message_id_for(key: str) -> str:
 
 
 def build_message(entry: OutboxEntry, mail_from: str) -> EmailMessage:
-    """The MIME message for an outbox row; the same row always gives the same message."""
+    """The MIME message for an outbox row; the same row always gives the same message.
+
+    Every header value passes ``header_safe``: a line break in a stored name can never start a
+    header of its own (input is refused at the door too; rows stored before that are covered here).
+    """
     msg = EmailMessage()  # policy.default: non-ASCII headers (the Chinese subject) get RFC 2047
     msg["Message-ID"] = entry.message_id
     # Date from the row, not the clock: a resend after a crash is byte-identical.
     msg["Date"] = format_datetime(entry.created_at.astimezone(SHANGHAI))
-    msg["From"] = mail_from
-    msg["To"] = ", ".join(entry.recipients)
-    msg["Subject"] = entry.subject
+    msg["From"] = header_safe(mail_from)
+    msg["To"] = ", ".join(header_safe(r) for r in entry.recipients)
+    msg["Subject"] = header_safe(entry.subject)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the bureau
-    msg["X-Center-Id"] = entry.center_id
+    msg["X-Center-Id"] = header_safe(entry.center_id)
     if entry.rule_id:
-        msg["X-Rule-Id"] = entry.rule_id
+        msg["X-Rule-Id"] = header_safe(entry.rule_id)
     # base64 survives any relay, including 7-bit-only ones, without mangling Chinese text.
-    msg.set_content(entry.body, charset="utf-8", cte="base64")
+    msg.set_content(entry.body.replace("\x00", ""), charset="utf-8", cte="base64")
     return msg
+
+
+@dataclass
+class DeliveryRound:
+    """What one call of :func:`deliver_pending` did, by outbox key."""
+
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    server_down: bool = False
+
+
+def backoff_seconds(attempts: int, smtp: SmtpSettings) -> float:
+    """Exponential backoff after ``attempts`` failed tries, capped (temporary failures only)."""
+    return float(min(smtp.retry_base_seconds * 2 ** max(attempts - 1, 0), smtp.retry_max_seconds))
 
 
 async def deliver_pending(
@@ -65,72 +118,148 @@ async def deliver_pending(
     smtp: SmtpSettings,
     keys: Sequence[str] | None = None,
     *,
+    batch: int = 50,
     on_sent: Callable[[str], None] | None = None,
-) -> list[str]:
-    """Send every unsent outbox row (of `keys`, or all); return the keys sent by this call.
+) -> DeliveryRound:
+    """Send the due outbox rows (of ``keys``, or all) over one SMTP connection; never raises for SMTP.
 
-    Rows locked by another sender are skipped. An SMTP failure is recorded on the row (attempts,
-    last_error) and then raised, so the caller (a Temporal activity) retries.
+    - accepted by the server: marked sent at once (a sent row is never sent again);
+    - cannot be built, or refused permanently (5xx) by every recipient: failed for good, shown to staff;
+    - anything else (server down, 4xx, timeout): retried later with backoff.
     """
     key_list = list(keys) if keys is not None else None
-    sent: list[str] = []
+    done = DeliveryRound()
     client: aiosmtplib.SMTP | None = None
     try:
-        while True:
-            failure: Exception | None = None
-            async with pool.acquire() as conn, conn.transaction():
-                row = await conn.fetchrow(_CLAIM, key_list)
-                if row is None:
+        while not done.server_down:
+            async with pool.acquire() as conn:
+                rows = await conn.fetch(_CLAIM, key_list, smtp.lease_seconds, batch)
+            if not rows:
+                break
+            entries = [OutboxEntry.model_validate(dict(r)) for r in rows]
+            for index, entry in enumerate(entries):
+                if done.server_down:
+                    async with pool.acquire() as conn:  # not tried: due again at once, no attempt counted
+                        await conn.execute(_RELEASE, [e.key for e in entries[index:]])
                     break
-                entry = OutboxEntry.model_validate(dict(row))
-                try:
-                    if client is None:  # connect lazily, once per call: no mail, no connection
-                        client = await _connect(smtp)
-                    refused = await _send(client, entry, smtp.mail_from)
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    failure = exc
-                    await conn.execute(
-                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE key = $1",
-                        entry.key,
-                        f"{type(exc).__name__}: {exc}"[:2000],
-                    )
-                else:
-                    # Some recipients refused, others accepted: it is sent; keep who was refused.
-                    await conn.execute(
-                        "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = $2 WHERE key = $1",
-                        entry.key,
-                        refused,
-                    )
-            # Outside the transaction: the failure note is committed before we raise.
-            if failure is not None:
-                log.warning("mail not sent", key=entry.key, error=str(failure))
-                client = await _close(client)
-                raise failure
-            sent.append(entry.key)
-            log.info("mail sent", key=entry.key, message_id=entry.message_id, rule_id=entry.rule_id)
-            if on_sent is not None:
-                on_sent(entry.key)
+                client = await _deliver_one(pool, smtp, client, entry, done)
+                if on_sent is not None and entry.key in done.sent:
+                    on_sent(entry.key)
+            if key_list is None and len(rows) < batch:
+                break
     finally:
         await _close(client)
-    return sent
+    return done
+
+
+async def _deliver_one(
+    pool: asyncpg.Pool, smtp: SmtpSettings, client: aiosmtplib.SMTP | None, entry: OutboxEntry, done: DeliveryRound,
+) -> aiosmtplib.SMTP | None:
+    """Build and send one leased row, and record what happened on it; returns the (open) client."""
+    try:
+        message = build_message(entry, smtp.mail_from)
+    except Exception as exc:  # a message that cannot be built never will be: fail it, do not retry
+        await _mark(pool, _FAILED, entry.key, f"cannot build the message: {type(exc).__name__}: {exc}")
+        done.failed.append(entry.key)
+        log.error("mail_failed", key=entry.key, reason="unbuildable", error=str(exc)[:300])
+        return client
+    if client is None:  # connect lazily, once per round: no mail, no connection
+        try:
+            client = await _connect(smtp)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:  # down or misconfigured: come back later
+            await _fail_or_retry(pool, smtp, entry, f"cannot connect: {type(exc).__name__}: {exc}", False, done)
+            done.server_down = True
+            return None
+    try:
+        refused = await _send(client, message, entry, smtp.mail_from)
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        permanent = all(r.code >= 500 for r in exc.recipients)
+        note = "every recipient refused: " + "; ".join(f"{r.recipient} ({r.code} {r.message})" for r in exc.recipients)
+        await _fail_or_retry(pool, smtp, entry, note, permanent, done)
+    except aiosmtplib.SMTPResponseException as exc:
+        await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc.code} {exc.message}", exc.code >= 500, done)
+        if exc.code < 500:
+            done.server_down = True  # 4xx on the session: the server asks us to come back later
+    except (aiosmtplib.SMTPNotSupported, ValueError) as exc:  # e.g. a non-ASCII address, no SMTPUTF8: never will
+        await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc}", True, done)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        await _fail_or_retry(pool, smtp, entry, f"{type(exc).__name__}: {exc}", False, done)
+        done.server_down = True
+        client = await _close(client)
+    else:
+        await _mark(pool, _SENT, entry.key, refused)
+        done.sent.append(entry.key)
+        log.info("mail_sent", key=entry.key, message_id=entry.message_id, rule_id=entry.rule_id)
+    return client
+
+
+async def _fail_or_retry(
+    pool: asyncpg.Pool, smtp: SmtpSettings, entry: OutboxEntry, note: str, permanent: bool, done: DeliveryRound,
+) -> None:
+    if permanent:
+        await _mark(pool, _FAILED, entry.key, note)
+        done.failed.append(entry.key)
+        log.error("mail_failed", key=entry.key, reason="refused permanently", error=note[:300])
+    else:
+        delay = backoff_seconds(entry.attempts + 1, smtp)
+        await _mark(pool, _RETRY, entry.key, note, delay)
+        done.retrying.append(entry.key)
+        log.warning("mail_not_sent", key=entry.key, error=note[:300], retry_in_s=delay)
+
+
+async def _mark(pool: asyncpg.Pool, sql: str, key: str, note: str | None, *args: object) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(sql, key, note[:2000] if note else None, *args)
+
+
+async def next_due_in(pool: asyncpg.Pool) -> float | None:
+    """Seconds until the next unsent row is due (0 if one is due now), or None if none waits."""
+    async with pool.acquire() as conn:
+        value = await conn.fetchval(
+            "SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(claimed_until, next_attempt_at))) - now()) "
+            "FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        )
+    return None if value is None else max(float(value), 0.0)
+
+
+async def undelivered_mail(conn: asyncpg.Connection, center_id: str | None = None, limit: int = 100) -> list[UndeliveredMail]:
+    """Rows not sent yet or failed for good, oldest first (for the M5 board and `centers show`)."""
+    rows = await conn.fetch(
+        "SELECT key, center_id, subject, created_at, attempts, last_error, failed_at IS NOT NULL AS failed "
+        "FROM outbox WHERE sent_at IS NULL AND ($1::text IS NULL OR center_id = $1) "
+        "AND (failed_at IS NOT NULL OR attempts > 0 OR created_at < now() - interval '5 minutes') "
+        "ORDER BY id LIMIT $2",
+        center_id, limit,
+    )
+    return [UndeliveredMail.model_validate(dict(r)) for r in rows]
 
 
 async def outbox_status(conn: asyncpg.Connection, keys: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(keys with no outbox row, keys whose row is still unsent)."""
-    rows = await conn.fetch("SELECT key, sent_at FROM outbox WHERE key = ANY($1::text[])", list(keys))
-    found = {r["key"]: r["sent_at"] for r in rows}
+    """(keys with no outbox row, keys whose row is neither sent nor failed for good)."""
+    rows = await conn.fetch(
+        "SELECT key, sent_at IS NOT NULL OR failed_at IS NOT NULL AS settled FROM outbox WHERE key = ANY($1::text[])",
+        list(keys),
+    )
+    found = {r["key"]: r["settled"] for r in rows}
     missing = [k for k in dict.fromkeys(keys) if k not in found]
-    unsent = [k for k, sent_at in found.items() if sent_at is None]
+    unsent = [k for k, settled in found.items() if not settled]
     return missing, unsent
 
 
 async def _connect(smtp: SmtpSettings) -> aiosmtplib.SMTP:
+    """Connect (and log in) as the settings say: no TLS, STARTTLS, or implicit TLS (SMTPS, 465)."""
+    import ssl  # here, not at the top: this function is the only part of the mailer that TLS concerns
+
+    tls_context = None
+    if (smtp.use_tls or smtp.starttls) and smtp.ca_file is not None:
+        tls_context = ssl.create_default_context(cafile=str(smtp.ca_file))  # a private CA; hostname still checked
     client = aiosmtplib.SMTP(
         hostname=smtp.host,
         port=smtp.port,
         use_tls=smtp.use_tls,
         # False, not None: None would upgrade opportunistically, and we want the setting obeyed.
         start_tls=smtp.starttls and not smtp.use_tls,
+        tls_context=tls_context,
         timeout=smtp.timeout_seconds,
     )
     await client.connect()
@@ -140,12 +269,12 @@ async def _connect(smtp: SmtpSettings) -> aiosmtplib.SMTP:
     return client
 
 
-async def _send(client: aiosmtplib.SMTP, entry: OutboxEntry, mail_from: str) -> str | None:
+async def _send(client: aiosmtplib.SMTP, message: EmailMessage, entry: OutboxEntry, mail_from: str) -> str | None:
     """Send one message; return a note on refused recipients, or None if all accepted."""
     # Envelope addresses are bare: the From header may carry a Chinese display name, which must
     # not leak into MAIL FROM (that would demand SMTPUTF8 from the server).
     refused, _ = await client.send_message(
-        build_message(entry, mail_from),
+        message,
         sender=parseaddr(mail_from)[1],
         recipients=[parseaddr(r)[1] for r in entry.recipients],
     )

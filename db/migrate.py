@@ -5,14 +5,20 @@ migration files applied by the service"). A PostgreSQL advisory lock serialises 
 together; `schema_migrations` remembers what was applied and each file's checksum, so an edited,
 already-applied file is refused instead of silently diverging from the live schema.
 
+Migrations run on a dedicated connection with no command timeout (`migrate_url`): a pool's timeout
+would also bound a long ALTER TABLE and the wait for the lock, so a migration longer than it could
+never be applied. While another worker holds the lock, the wait is logged every few seconds.
+
 Each file runs in one transaction, so it may hold several statements but no statement that refuses
 a transaction block (CREATE INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE before PostgreSQL 12).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -28,6 +34,10 @@ NAME = re.compile(r"^\d{3,}_[A-Za-z0-9_]+\.sql$")
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"innovation-centers:migrations").digest()[:8], "big", signed=True)
 
 log = structlog.get_logger(__name__)
+
+# How often a worker waiting for the migration lock says so.
+LOCK_WAIT_LOG_EVERY = 5.0
+_LOCK_POLL = 0.5
 
 
 class MigrationError(RuntimeError):
@@ -69,7 +79,7 @@ async def apply_migrations(
     async with _connection(pool_or_conn) as conn:
         # Session-level lock: held across all files, released in `finally` (or when the
         # connection dies, so a crashed worker never leaves it stuck).
-        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        await _take_lock(conn)
         try:
             # Under the lock: two concurrent CREATE TABLE IF NOT EXISTS can still collide.
             await conn.execute(
@@ -106,3 +116,43 @@ async def apply_migrations(
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
     return applied_now
+
+
+async def _take_lock(conn: asyncpg.Connection) -> None:
+    """Take the session-level advisory lock, logging while another process holds it."""
+    started = time.monotonic()
+    next_note = started + LOCK_WAIT_LOG_EVERY
+    while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+        now = time.monotonic()
+        if now >= next_note:
+            holder = await conn.fetchval(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = $1 LIMIT 1",
+                LOCK_KEY,
+            )
+            log.info("waiting for the migration lock", waited_s=round(now - started, 1), held_by_pid=holder)
+            next_note = now + LOCK_WAIT_LOG_EVERY
+        await asyncio.sleep(_LOCK_POLL)
+    if time.monotonic() - started >= LOCK_WAIT_LOG_EVERY:
+        log.info("migration lock taken", waited_s=round(time.monotonic() - started, 1))
+
+
+async def migrate_url(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Apply the migrations over a connection of their own, with no command timeout."""
+    conn = await asyncpg.connect(url, command_timeout=None, timeout=30)
+    try:
+        return await apply_migrations(conn, directory)
+    finally:
+        await conn.close()
+
+
+async def pending_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Migration files not applied yet (read-only: for a worker whose role may not migrate)."""
+    conn = await asyncpg.connect(url, timeout=30)
+    try:
+        applied: set[str] = set()
+        if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            applied = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    finally:
+        await conn.close()
+    return [p.name for p in migration_files(directory) if p.name not in applied]

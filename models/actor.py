@@ -5,13 +5,16 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.directory import County, Role
+from models.text import Line
+
+REQUEST_ID = r"^[A-Za-z0-9._-]+$"
 
 
 class Actor(BaseModel):
     """Who sends an action: name, role and, for county departments, their county."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(min_length=1, max_length=100)
+    name: Line(100) = Field(description="The person's name as staff know it")
     role: Role
     county: County | None = Field(default=None, description="Required for county_department")
 
@@ -21,4 +24,8 @@ class Action(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     actor: Actor
-    request_id: str = Field(min_length=1, max_length=120, description="Client-chosen; a repeat returns the first result")
+    request_id: str = Field(
+        min_length=1, max_length=120, pattern=REQUEST_ID,
+        description="Client-chosen; a repeat returns the first result. Letters, digits, '.', '_' and '-' only: "
+        "it becomes part of idempotency keys, whose parts are joined with ':'",
+    )

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.actor import Action
 from models.profile import CreditCode
 from models.strict import Day, Flag, Score
+from models.text import Identifier, Line, Name, Note, Paragraph, Reference, Statement
+
+MAX_MATERIALS = 50
+MAX_PARTNER_AGREEMENTS = 50
 
 
 class Evidence(BaseModel):
@@ -17,7 +21,7 @@ class Evidence(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     met: Flag
-    evidence: str = Field(min_length=1, max_length=2000, description="Document reference or short description")
+    evidence: Note = Field(description="Document reference or short description")
 
 
 class LeadUnitKind(StrEnum):
@@ -66,9 +70,9 @@ class IntegrityCommitment(BaseModel):
     """D4: the lead unit's integrity commitment letter (诚信承诺书)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    signed_by: str = Field(min_length=1, max_length=200, description="The lead unit that signs it")
+    signed_by: Name = Field(description="The lead unit that signs it")
     signed_on: Day
-    document_ref: str = Field(min_length=1, max_length=200)
+    document_ref: Reference
 
 
 class SubmitApplication(Action):
@@ -76,16 +80,16 @@ class SubmitApplication(Action):
 
     checklist: Checklist
     commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
-    materials: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default_factory=list, max_length=200, description="D4: references of the application materials")
-    partner_agreements: dict[CreditCode, Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=dict, max_length=100, description="M6: partner credit code -> reference of the signed cooperation agreement"
+    materials: list[Reference] = Field(default_factory=list, max_length=MAX_MATERIALS, description="D4: references of the application materials")
+    partner_agreements: dict[CreditCode, Reference] = Field(
+        default_factory=dict, max_length=MAX_PARTNER_AGREEMENTS, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     ok: Flag
-    note: str = Field(min_length=1, max_length=2000)
+    note: Note
 
 
 class RecordCountyReview(Action):
@@ -95,18 +99,18 @@ class RecordCountyReview(Action):
     credit: Finding
     materials_authentic: Finding
     recommend: Flag
-    reasons: str = Field(min_length=1, max_length=4000)
+    reasons: Statement
 
 
 class RecordCityEvaluation(Action):
     """D6: the result of the experts' or third party's comprehensive review."""
 
     evaluator_kind: Literal["expert_panel", "third_party"]
-    evaluator: str = Field(min_length=1, max_length=200)
+    evaluator: Name
     score: Score
-    opinion: str = Field(min_length=1, max_length=4000)
+    opinion: Statement
     propose: Flag = Field(description="Propose for designation (on the list) or reject")
-    report_ref: str = Field(min_length=1, max_length=200)
+    report_ref: Reference
     evaluated_on: Day | None = Field(default=None, description="Date of the review report; today if omitted")
 
 
@@ -114,26 +118,26 @@ class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
 
     published_on: Day
-    reference: str = Field(min_length=1, max_length=200, description="Where it is published, document number")
+    reference: Reference = Field(description="Where it is published, document number")
 
 
 class FileObjection(Action):
     """D7: an objection during the notice."""
 
-    objector: str = Field(min_length=1, max_length=200)
-    contact: str = Field(min_length=1, max_length=200)
-    grounds: str = Field(min_length=1, max_length=4000)
+    objector: Name
+    contact: Line(200)
+    grounds: Paragraph(2000)
 
 
 class ResolveObjection(Action):
     """D7: the bureau's verification of an objection."""
 
-    objection_id: str = Field(min_length=1, max_length=40)
+    objection_id: Identifier
     outcome: Literal["upheld", "dismissed"]
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Statement
 
 
 class Withdraw(Action):
     """The implementing entity withdraws before designation."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Note

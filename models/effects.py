@@ -63,6 +63,8 @@ class CenterSnapshot(BaseModel):
     designated_on: date | None = None
     last_grade: str | None = None
     next_deadline_at: datetime | None = None
+    overdue_count: int = Field(0, description="M5: deadlines passed unmet")
+    oldest_overdue_at: datetime | None = Field(None, description="M5: due time of the oldest overdue deadline")
     updated_at: datetime
 
 
@@ -80,8 +82,14 @@ class Ban(BaseModel):
     field: str | None = Field(default=None, description="The center type (D2 field) for scope 'same_type'")
     rule_id: str = Field(description="M2 (delisting) or M4 (revocation)")
     starts_on: date
-    ends_on: date = Field(description="Last day of the ban (inclusive)")
+    ends_on: date = Field(description="PD10: last day of the ban (inclusive): the legal one, or the nominal one while provisional")
     reason: str
+    nominal_ends_on: date | None = Field(
+        default=None, description="PD10: the nominal last day (the corresponding day, 2 years on) when it differs or is provisional"
+    )
+    provisional: bool = Field(
+        False, description="PD10: the legal last day needs calendar data not yet known; the registry settles it when read"
+    )
 
 
 class BanQuery(BaseModel):

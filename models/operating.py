@@ -73,7 +73,16 @@ class MajorChange(BaseModel):
     description: str
     reported_at: datetime
     reported_by: str
-    window_ends_at: datetime = Field(description="PD3: 24:00 of the day 3 calendar months after it happened")
+    window_ends_at: datetime = Field(
+        description="PD3, PD10: 24:00 of the window's last day: the day 3 calendar months after it happened, "
+                    "or the next working day if that is a rest day"
+    )
+    window_nominal_ends_at: datetime | None = Field(
+        default=None, description="PD10: 24:00 of the nominal last day, when it is a rest day (or not yet known)"
+    )
+    window_provisional: bool = Field(
+        False, description="PD10: the calendar of the window's end year was missing at the report; nominal end shown"
+    )
     late: bool = Field(description="Reported after the window closed (still taken, M3)")
     status: Literal["open", "kept", "cancelled"] = "open"
     finding: str | None = None

@@ -7,13 +7,14 @@ from pydantic import Field
 from models.actor import Action
 from models.operating import ChangeKind, Grade, RevocationGround
 from models.strict import Day, Flag, Year
+from models.text import Identifier, Name, Reference, Statement
 
 
 class SubmitAnnualReport(Action):
     """M7: the implementing entity's report on an evaluated year."""
 
     year: Year = Field(description="The evaluated year the report covers")
-    report_ref: str = Field(min_length=1, max_length=200)
+    report_ref: Reference
 
 
 class RecordAnnualEvaluation(Action):
@@ -21,16 +22,16 @@ class RecordAnnualEvaluation(Action):
 
     year: Year = Field(description="The evaluated year")
     grade: Grade = Field(description="M1: 优秀 excellent, 良好 good, 合格 qualified, 不合格 unqualified")
-    evaluator: str = Field(min_length=1, max_length=200, description="The third party that evaluated")
-    report_ref: str = Field(min_length=1, max_length=200, description="The evaluator's report")
+    evaluator: Name = Field(description="The third party that evaluated")
+    report_ref: Reference = Field(description="The evaluator's report")
 
 
 class RecordRectificationResult(Action):
     """M2, PD4: the result of the rectification."""
 
     passed: Flag
-    report_ref: str = Field(min_length=1, max_length=200)
-    finding: str = Field(min_length=1, max_length=4000)
+    report_ref: Reference
+    finding: Statement
 
 
 class ReportMajorChange(Action):
@@ -38,19 +39,19 @@ class ReportMajorChange(Action):
 
     kind: ChangeKind
     happened_on: Day
-    description: str = Field(min_length=1, max_length=4000)
+    description: Statement
 
 
 class RecordMajorChangeReview(Action):
     """M3: still eligible (designation stands) or not (cancelled from the year of the change)."""
 
-    change_id: str = Field(min_length=1, max_length=40)
+    change_id: Identifier
     still_eligible: Flag
-    finding: str = Field(min_length=1, max_length=4000)
+    finding: Statement
 
 
 class Revoke(Action):
     """M4, PD7: revoke the designation on one of the four grounds."""
 
     ground: RevocationGround
-    evidence: str = Field(min_length=1, max_length=4000)
+    evidence: Statement

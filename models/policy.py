@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class MonthDay(BaseModel):
@@ -20,6 +20,16 @@ class MonthDay(BaseModel):
     model_config = ConfigDict(frozen=True)
     month: int = Field(ge=1, le=12)
     day: int = Field(ge=1, le=31)
+
+    @model_validator(mode="after")
+    def _exists_every_year(self) -> MonthDay:
+        """A yearly due day must exist in every year: 29 February or 31 April would fail the
+        workflow the first time a year opens with it, so they are refused here."""
+        try:
+            date(2001, self.month, self.day)  # 2001: not a leap year
+        except ValueError:
+            raise ValueError(f"{self.month:02d}-{self.day:02d} is not a day of every year") from None
+        return self
 
 
 class Policy(BaseModel):

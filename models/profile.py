@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Val
 from stdnum.cn import uscc
 
 from models.directory import FIELD_NAMES_ZH, County, Field as IndustryField, Route
+from models.text import Line
 
 CENTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 # GB 32100-2015: registration authority (1-9, A, N, Y), a category digit, then the 6-digit
@@ -16,6 +17,8 @@ CENTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
 # eighteen zeros passes, since its check digit happens to be 0.
 ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?")
 USCC_SHAPE = re.compile(r"[1-9ANY][1-9][1-8][0-9]{5}[0-9A-Z]{10}", re.ASCII)
+MAX_CONTACTS = 20
+MAX_PARTNERS = 50
 
 
 def check_credit_code(value: str) -> str:
@@ -32,8 +35,8 @@ CreditCode = Annotated[str, Field(max_length=40), AfterValidator(check_credit_co
 
 class Organisation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=2, max_length=200)
-    credit_code: str = Field(description="Unified social credit code (18 characters, GB 32100-2015)")
+    name: Line(200, min_length=2)
+    credit_code: str = Field(max_length=40, description="Unified social credit code (18 characters, GB 32100-2015)")
 
     @field_validator("credit_code")
     @classmethod
@@ -43,9 +46,9 @@ class Organisation(BaseModel):
 
 class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=100)
+    name: Line(100)
     email: EmailStr
-    phone: str | None = Field(default=None, min_length=1, max_length=40)
+    phone: Line(40) | None = None
 
 
 class Partner(Organisation):
@@ -57,18 +60,18 @@ class CenterProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    center_id: str = Field(description="Stable id; the workflow id is center-<center_id>")
-    proposed_name: str = Field(min_length=2, max_length=200, description="Working name before designation")
+    center_id: str = Field(max_length=63, description="Stable id; the workflow id is center-<center_id>")
+    proposed_name: Line(200, min_length=2) = Field(description="Working name before designation")
     route: Route = Field(description="D1: directed layout or merit-based designation")
     field: IndustryField = Field(description="D2: industry field")
-    field_name_zh: str | None = Field(
-        default=None, max_length=40, description="D2: the field's Chinese name, required for other_marine"
+    field_name_zh: Line(40) | None = Field(
+        default=None, description="D2: the field's Chinese name, required for other_marine"
     )
     county: County = Field(description="County, district or functional zone whose department reviews it (D5)")
     lead_unit: Organisation = Field(description="D3 (1): the lead unit (牵头单位)")
     implementing_entity: Organisation = Field(description="实施主体: applies, builds and runs the center")
-    contacts: list[Contact] = Field(min_length=1, description="The center's contacts; they get reminders (PD9)")
-    partners: list[Partner] = Field(default_factory=list, description="M6: partner units")
+    contacts: list[Contact] = Field(min_length=1, max_length=MAX_CONTACTS, description="The center's contacts; they get reminders (PD9)")
+    partners: list[Partner] = Field(default_factory=list, max_length=MAX_PARTNERS, description="M6: partner units")
 
     @field_validator("proposed_name", "field_name_zh")
     @classmethod

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from models.designation import Application, CityEvaluation, CountyReview, Designation, Notice, Objection
 from models.directory import Role
-from models.effects import Ban
+from models.effects import Ban, OutcomeBatch
+from models.importing import ImportCenter
 from models.operating import OperatingRecord
 from models.phase import ENDED, Phase
 from models.policy import Policy
@@ -36,6 +37,17 @@ class Deadline(BaseModel):
     internal: bool = Field(
         False, description="A timer only (the yearly M1 marker): nobody acts; left out of NextDeadline and deadline lists"
     )
+    # PD10 (rules/periods.py): a period's end moves over rest days, which needs the end year's calendar.
+    provisional: bool = Field(
+        False, description="PD10: the legal end is not settled yet (working-day data of its year not known): "
+                           "due_at is the nominal end, or the next re-check while the deadline is held"
+    )
+    nominal_due_at: datetime | None = Field(
+        default=None, description="PD10: 24:00 of the period's nominal last day, when it differs from due_at or is provisional"
+    )
+    held_since: datetime | None = Field(
+        default=None, description="PD10: fell due with the calendar data still missing; it waits, never fires on a guess"
+    )
 
 
 class ActionResult(BaseModel):
@@ -46,8 +58,12 @@ class ActionResult(BaseModel):
     at: datetime
     phase: Phase
     summary: str
+    revision: int | None = Field(default=None, description="The state's revision right after the action")
     duplicate: bool = False
-    state: CenterState | None = Field(default=None, description="The state right after the action (not stored)")
+    state: CenterState | None = Field(
+        default=None,
+        description="Filled only by lifecycles started before the due-before-actions patch; query `state` instead",
+    )
 
 
 class Rejection(BaseModel):
@@ -61,6 +77,15 @@ class Rejection(BaseModel):
     rule_id: str
     field: str
     message: str
+
+
+class RecordFailure(BaseModel):
+    """A step whose record PostgreSQL refused for good (a data or integrity error): the lifecycle
+    went on, and staff are shown what is missing from the audit log."""
+
+    at: datetime
+    summary: str = Field(max_length=300)
+    error: str = Field(max_length=500)
 
 
 class CenterState(BaseModel):
@@ -88,6 +113,12 @@ class CenterState(BaseModel):
     ended_at: datetime | None = None
     end_reason: str | None = None
     seq: int = Field(0, description="Counter for ids of objections, changes and ledger entries")
+    chain_id: str | None = Field(
+        None, description="Run id of the lifecycle's first run: makes every idempotency key unique per lifecycle"
+    )
+    record_failures: list[RecordFailure] = Field(
+        default_factory=list, description="Steps PostgreSQL refused to record (newest last, bounded)"
+    )
 
     @property
     def ended(self) -> bool:
@@ -101,7 +132,15 @@ class CenterState(BaseModel):
     def lifecycle_key(self) -> str:
         """Prefix of every idempotency key: a center may start a new lifecycle after one ended,
         and the new one's rows must not collide with the old one's."""
-        return f"{self.center_id}:{self.opened_at.timestamp():.0f}"
+        if self.chain_id:
+            return f"{self.center_id}:{self.chain_id}"
+        return f"{self.center_id}:{self.opened_at.timestamp():.0f}"  # lifecycles opened before chain_id
+
+    @property
+    def last_grade(self) -> str | None:
+        """M1: the grade of the latest evaluated year (the LastGrade search attribute)."""
+        grades = self.operating.grades
+        return grades[max(grades)] if grades else None
 
     @property
     def display_name(self) -> str:
@@ -114,6 +153,10 @@ class CenterState(BaseModel):
         """The earliest open deadline somebody must meet (the NextDeadline search attribute)."""
         return next((d for d in self.open_deadlines() if not (hide_internal and d.internal)), None)
 
+    def overdue_deadlines(self) -> list[Deadline]:
+        """M5: deadlines passed unmet, oldest first (they stay on the agenda until met)."""
+        return sorted((d for d in self.agenda if d.overdue), key=lambda d: d.due_at)
+
     def deadline(self, deadline_id: str) -> Deadline | None:
         return next((d for d in self.agenda if d.id == deadline_id), None)
 
@@ -125,6 +168,12 @@ class LifecycleInput(BaseModel):
     policy: Policy
     offices: Offices
     state: CenterState | None = None
+    imported: ImportCenter | None = Field(
+        default=None, description="Bringing in an existing center: the lifecycle opens with its past (rules/importing.py)"
+    )
+    unrecorded: list[OutcomeBatch] = Field(
+        default_factory=list, description="Steps decided but not yet recorded (PostgreSQL was down): recorded first"
+    )
 
 
 ActionResult.model_rebuild()

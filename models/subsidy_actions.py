@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from models.actor import Action
 from models.strict import Year
 from models.subsidy import PositiveYuan, Yuan
+from models.text import Reference
 
 _BUREAU = {"name": "财务处 张华", "role": "city_bureau", "county": None}
 
@@ -28,7 +29,7 @@ class GrantAdvance(Action):
         description="S2: the subsidy year the advance is for: this year or next (Asia/Shanghai); this year if omitted",
     )
     amount_yuan: PositiveYuan = Field(description="S1, PD6: the advance, counted against the year's city cap")
-    payment_ref: str = Field(min_length=1, max_length=200, description="Reference of the payment order")
+    payment_ref: Reference = Field(description="Reference of the payment order")
 
 
 class SettleSubsidy(Action):
@@ -41,7 +42,7 @@ class SettleSubsidy(Action):
 
     year: Year = Field(description="The subsidy year assessed")
     amount_due_yuan: Yuan = Field(description="S2: the amount actually due (0 to the advance); the rest is clawed back")
-    assessment_ref: str = Field(min_length=1, max_length=200, description="Reference of the performance assessment")
+    assessment_ref: Reference = Field(description="Reference of the performance assessment")
 
 
 class RecordRepayment(Action):
@@ -54,4 +55,4 @@ class RecordRepayment(Action):
 
     year: Year = Field(description="The subsidy year whose clawback is repaid")
     amount_yuan: PositiveYuan = Field(description="Repaid now; at most what is still outstanding")
-    receipt_ref: str = Field(min_length=1, max_length=200, description="Reference of the receipt or bank slip")
+    receipt_ref: Reference = Field(description="Reference of the receipt or bank slip")

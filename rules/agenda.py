@@ -80,8 +80,37 @@ def next_wakeup(state: CenterState) -> tuple[datetime, str] | None:
     return best
 
 
-def due_now(state: CenterState, now: datetime) -> Decision | None:
-    """The one earliest thing due at ``now`` (a reminder or a deadline), decided; None if nothing is."""
+# Same-instant precedence (issue 9, docs/decisions.md "Deadlines that fall due together"). Periods
+# end at 24:00 of their last day (PD1), so deadlines often share an instant; the outcome must not
+# depend on the agenda's order. A step that completes a procedure on time counts before a lapse at
+# the same instant (the period includes its last moment), the yearly marker opens the year before
+# anything is judged in it, overdue notices come next, and lapses with consequences last, the
+# harshest last. Kinds not listed come after those listed; ties break on the deadline id.
+DUE_PRECEDENCE: dict[str, int] = {
+    "notice_end": 10,          # D7: the notice ran its course: designation (PD16: the document is due)
+    "operating_year": 20,      # M1: the yearly evaluation cycle opens
+    "annual_report": 30,       # M7: overdue notice only
+    "annual_evaluation": 31,   # M1: overdue notice only
+    "rectification": 40,       # M2: the period ends (PD15: the bureau records the finding)
+    "clawback_due": 50,        # S2/S3: repayment overdue
+    "s3_deadline": 60,         # S3: not designated in time: no further subsidy, unused money back
+}
+UNLISTED = 90
+
+
+def due_order(deadline: Deadline) -> tuple[datetime, int, str]:
+    return deadline.due_at, DUE_PRECEDENCE.get(deadline.kind, UNLISTED), deadline.id
+
+
+def due_now(state: CenterState, now: datetime, *, ordered: bool = False) -> Decision | None:
+    """The one earliest thing due at ``now`` (a reminder or a deadline), decided; None if nothing is.
+
+    ``ordered`` (lifecycles from the due-before-actions patch on): deadlines that share an instant
+    run in DUE_PRECEDENCE order, and a reminder that a later reminder or the due time itself has
+    overtaken (a late wake-up) is not sent: only the newest reminder still before its due time is.
+    """
+    if ordered:
+        return _due_in_order(state, now)
     wake = next_wakeup(state)
     if wake is None or wake[0] > now:
         return None
@@ -96,12 +125,51 @@ def due_now(state: CenterState, now: datetime) -> Decision | None:
     return None
 
 
-def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
-    """PD9: a reminder ``days`` before the deadline, to the people who must act."""
+def _due_in_order(state: CenterState, now: datetime) -> Decision | None:
+    candidates: list[tuple[tuple[datetime, int, str], Deadline, list[int]]] = []
+    for d in state.open_deadlines():
+        if d.due_at <= now:
+            candidates.append((due_order(d), d, []))
+            continue
+        passed = [days for days, at in pending_reminders(state, d) if at <= now]
+        if passed:
+            newest = min(passed)
+            at = d.due_at - timedelta(days=newest)
+            candidates.append(((at, UNLISTED + 1, d.id), d, sorted(passed, reverse=True)))
+    if not candidates:
+        return None
+    _, deadline, reminders = min(candidates, key=lambda c: c[0])
+    if reminders:
+        return remind(state, deadline, reminders[-1], overtaken=reminders[:-1])
+    decision = settle(DUE_HANDLERS[deadline.kind](state.model_copy(deep=True), deadline, now), state)
+    decision.event = decision.event or f"due:{deadline.kind}"
+    return decision
+
+
+def caught_up(state: CenterState, now: datetime, *, hold_provisional: bool = False) -> CenterState:
+    """The state once everything due at ``now`` is applied (a dry run: effects are dropped).
+
+    ``hold_provisional``: a due deadline whose end is still provisional (PD10) is not fired here:
+    the workflow asks the calendar first and may move or hold it, which a dry run cannot.
+    """
+    if hold_provisional:
+        state = state.model_copy(deep=True)
+        state.agenda = [d for d in state.agenda if not (d.provisional and d.due_at <= now)]
+    while (decision := due_now(state, now, ordered=True)) is not None:
+        state = decision.state
+    return state
+
+
+def remind(state: CenterState, deadline: Deadline, days: int, overtaken: list[int] | None = None) -> Decision:
+    """PD9: a reminder ``days`` before the deadline, to the people who must act.
+
+    ``overtaken``: earlier reminders of the same deadline whose time passed while the workflow was
+    not running; they are marked done and not sent, since this newer one says the same thing, later.
+    """
     new = state.model_copy(deep=True)
     target = new.deadline(deadline.id)
     assert target is not None
-    target.reminders_sent.append(days)
+    target.reminders_sent.extend([*(overtaken or []), days])
     email = messages.compose(
         new,
         key=f"{deadline.id}:remind:{days}",
@@ -115,8 +183,9 @@ def remind(state: CenterState, deadline: Deadline, days: int) -> Decision:
         todo_en="Complete it before the due time and record it in the system.",
         due_at=deadline.due_at,
     )
-    return settle(Decision(new, f"PD9 reminder {days} days before {deadline.title_en}", ("PD9", deadline.rule_id),
-                           emails=[email], event="reminder"), state)
+    skipped = f" (overtaken, not sent: {', '.join(f'{d} days' for d in overtaken)})" if overtaken else ""
+    return settle(Decision(new, f"PD9 reminder {days} days before {deadline.title_en}{skipped}",
+                           ("PD9", deadline.rule_id), emails=[email], event="reminder"), state)
 
 
 def mark_overdue(state: CenterState, deadline: Deadline, now: datetime) -> Decision:

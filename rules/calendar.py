@@ -6,6 +6,8 @@ public holidays off). Data: ``chinese_calendar`` plus override files the bureau 
 State Council publishes a new year (``rules/data/working_days.toml`` and the file named by
 ``CENTERS_WORKING_DAY_OVERRIDES``). A year neither covers raises ``CalendarNotCovered``; never a guess.
 PD3: "within N months" counts calendar months, day of month kept, clamped to the month's end.
+PD10: every period in months or years ends as Chinese law counts it (:func:`period_end`): the day of the
+event not counted, the corresponding day (clamped), moved to the next working day over rest days, 24:00.
 
 No network; the only I/O is reading the override files, once per process (``default_calendar``).
 """
@@ -120,6 +122,16 @@ def _parse_year(key: str, table: object, path: Path) -> YearOverride:
     workdays = _dates(table.get("workdays", []), "workdays", year, where)
     if holidays & workdays:
         raise OverrideFileError(f"{where}: both holiday and workday: {sorted(holidays & workdays)}")
+    # The same checks as the notice reader (rules/calendar_notice.py), so neither path takes data the
+    # other would refuse. A year chinese_calendar lacks is defined by its table alone: with no holidays
+    # it would count the Spring Festival as working days (a table for a covered year only corrects).
+    if not holidays and year not in _library_years():
+        raise OverrideFileError(f"{where}: holidays is empty; a year's table needs the State Council's days off "
+                                f"(New Year, Spring Festival, ...)")
+    weekdays = sorted(d for d in workdays if d.weekday() < 5)
+    if weekdays:
+        raise OverrideFileError(f"{where}: workdays lists {', '.join(map(str, weekdays))}, a weekday; an adjusted "
+                                f"working day (调休) is a Saturday or Sunday")
     return YearOverride(year, holidays, workdays, source.strip(), str(path))
 
 
@@ -305,3 +317,81 @@ def add_working_days(start: date, n: int) -> date:
 def notice_end(published_on: date, working_days: int) -> datetime:
     """D7, PD2: ``end_of_day(add_working_days(published_on, working_days))``, with the default calendar."""
     return default_calendar().notice_end(published_on, working_days)
+
+
+# -- PD10: periods counted as Chinese law counts them ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodEnd:
+    """PD10: where a period of months or years ends.
+
+    ``nominal`` is the corresponding day of the last month (Civil Code art. 202; clamped, PD3);
+    ``last_day`` the legal last day: ``nominal``, or the next working day if ``nominal`` is a rest day
+    (art. 203). ``last_day`` is None while the calendar of ``nominal``'s year is not known: the period
+    is then *provisional* and its nominal end stands until the data exists (never a guess).
+    """
+
+    nominal: date
+    last_day: date | None
+
+    @property
+    def provisional(self) -> bool:
+        return self.last_day is None
+
+    @property
+    def day(self) -> date:
+        """The last day as far as it is known: the legal one, else the nominal one (provisional)."""
+        return self.last_day or self.nominal
+
+    @property
+    def due_at(self) -> datetime:
+        """PD1, PD10: 24:00 Shanghai of the (possibly provisional) last day, as UTC."""
+        return end_of_day(self.day)
+
+    @property
+    def moved(self) -> bool:
+        """The nominal end fell on a rest day, so the legal last day is later."""
+        return self.last_day is not None and self.last_day != self.nominal
+
+
+def nominal_period_end(start: date, *, months: int = 0, years: int = 0) -> date:
+    """PD10 (art. 201-202): the day of ``start`` is not counted, so the period ends on the day of its last
+    month corresponding to ``start`` (31 Aug + 6 months -> the last day of February)."""
+    if months < 0 or years < 0 or months + years == 0:
+        raise ValueError(f"PD10: a period needs a positive length, got months={months}, years={years}")
+    return add_calendar_months(start, months + 12 * years)
+
+
+def legal_last_day(nominal: date, calendar: WorkingDayCalendar) -> date:
+    """PD10 (art. 203): ``nominal`` if a working day (PD2), else the next working day.
+
+    Raises CalendarNotCovered when a day it must look at is in a year without data.
+    """
+    day = nominal
+    while not calendar.is_working_day(day):  # ends: every covered year has working days
+        day += timedelta(days=1)
+    return day
+
+
+def settle_period(nominal: date, calendar: WorkingDayCalendar) -> PeriodEnd:
+    """PD10: the legal end of a period whose nominal end is ``nominal``; provisional if data is missing."""
+    try:
+        return PeriodEnd(nominal, legal_last_day(nominal, calendar))
+    except CalendarNotCovered:
+        return PeriodEnd(nominal, None)
+
+
+def period_end(start: date, *, months: int = 0, years: int = 0,
+               calendar: WorkingDayCalendar | None = None) -> PeriodEnd:
+    """PD10: the one way every period in months or years is counted (M2/PD4, M3/PD3, S3/PD5, PD7 bans).
+
+    ``start`` is the day of the triggering event (not counted). ``.due_at`` is the due time.
+
+    ``calendar=None`` is for workflow code, which must not read calendar data (it changes every year,
+    and a replay must take the path the history took): the result is provisional, with the nominal
+    end, and the workflow settles it through the ``settle_period_ends`` activity (rules/periods.py).
+    Code outside a workflow passes ``calendar=default_calendar()``.
+    """
+    nominal = nominal_period_end(start, months=months, years=years)
+    return PeriodEnd(nominal, None) if calendar is None else settle_period(nominal, calendar)

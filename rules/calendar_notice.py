@@ -7,6 +7,8 @@ legal deadlines. This module reads the notice's text instead, clause by clause:
 
 - a clause with 放假 / 补休 / 休息 lists days off (``1月1日（周四）至3日（周六）放假调休``);
 - a clause with 上班 lists adjusted working days (``2月14日（周六）、2月28日（周六）上班``);
+- a sentence that only encourages rest (``鼓励…安排职工在除夕（2月9日）休息``, 2024) sets no day off:
+  that day stays a working day; an encouraging sentence that also says 放假 / 上班 is refused;
 - every weekday the notice prints (``周四``, ``星期四``) must match the date, every adjusted working
   day must be a Saturday or Sunday, and a clause with dates but neither word is an error.
 
@@ -23,6 +25,10 @@ from datetime import date, timedelta
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 OFF_WORDS = ("放假", "补休", "休息")
 WORK_WORDS = ("上班",)
+# Words of a sentence that asks employers to give rest (the 2024 notice: 鼓励各单位…安排职工在除夕休息):
+# the day named there is not a public holiday, so the sentence is read for no date.
+ENCOURAGE_WORDS = ("鼓励", "倡导", "提倡")
+SCHEDULE_WORDS = ("放假", "补休", "上班")
 
 # One date: optional year, optional month (a range end may give the day only), day, and an optional
 # parenthesis that may hold lunar text and the weekday: （农历腊月二十八、周日）.
@@ -78,7 +84,7 @@ def notice_items(text: str) -> str:
 def parse_notice(text: str, year: int) -> NoticeDays:
     """PD2: the days off and adjusted working days a notice for ``year`` sets."""
     found = NoticeDays(year)
-    for clause in (c.strip() for c in re.split(r"[。；;，,\n]", notice_items(text))):
+    for clause in (c.strip() for s in _schedule_sentences(notice_items(text)) for c in re.split(r"[，,]", s)):
         spans = list(_SPAN.finditer(clause))
         if not spans:
             continue
@@ -101,6 +107,18 @@ def parse_notice(text: str, year: int) -> NoticeDays:
     if not found.holidays:
         raise NoticeError(f"PD2: no day off found in the notice for {year}: is this the notice's text?")
     return found
+
+
+def _schedule_sentences(items: str) -> list[str]:
+    """The sentences that set the schedule: one that only encourages rest sets nothing (2024's 除夕)."""
+    sentences = []
+    for sentence in (s.strip() for s in re.split(r"[。；;\n]", items)):
+        if any(w in sentence for w in ENCOURAGE_WORDS):
+            if _SPAN.search(sentence) and any(w in sentence for w in SCHEDULE_WORDS):
+                raise NoticeError(f"PD2: an encouragement that also sets days off or working days: 「{sentence}」")
+            continue
+        sentences.append(sentence)
+    return sentences
 
 
 def _expand(span: re.Match[str], year: int, clause: str) -> list[date]:

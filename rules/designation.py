@@ -16,6 +16,7 @@ from models.designation_actions import (
 )
 from models.directory import Role
 from models.effects import Ban, BanQuery
+from rules.periods import ban_end_text
 from models.phase import BEFORE_DESIGNATION, Phase
 from models.state import CenterState, Deadline
 from rules import messages
@@ -84,7 +85,7 @@ def decide_application(state: CenterState, act: SubmitApplication, now: datetime
         ban = max(bans, key=lambda b: b.ends_on)
         who = "implementing_entity" if ban.subject_kind == "implementing_entity" else "lead_unit"
         raise Refusal("PD7", f"{who}.credit_code",
-                      f"{ban.subject_name} is barred from applying until {ban.ends_on.isoformat()} "
+                      f"{ban.subject_name} is barred from applying until {ban_end_text(ban)} "
                       f"({ban.rule_id}: {ban.reason})")
     assert act.commitment_letter is not None
     state.application = Application(submitted_at=now, submitted_by=act.actor.name,
@@ -210,9 +211,17 @@ def decide_publish(state: CenterState, act: PublishNotice, now: datetime, ends_a
     return Decision(state, f"notice published, ends {messages.format_due(ends_at)}", ("D7", "PD2"), emails=[email])
 
 
+# A bound, not a rule: the state (and every answer that carries it) must stay far below Temporal's
+# payload limit, whatever the public sends. Each objection keeps at most 2,000 characters of grounds.
+MAX_OBJECTIONS_PER_NOTICE = 30
+
+
 def check_objection(state: CenterState, act: FileObjection, now: datetime) -> None:
-    """D7: objections are taken only while the notice runs."""
+    """D7: objections are taken only while the notice runs (and at most MAX_OBJECTIONS_PER_NOTICE)."""
     assert state.notice is not None
+    if len(state.objections) >= MAX_OBJECTIONS_PER_NOTICE:
+        raise Refusal("D7", "objection", f"this notice already holds {MAX_OBJECTIONS_PER_NOTICE} objections, the most "
+                      "the system records; send further objections to the city bureau in writing")
     if state.notice.ended or now >= state.notice.ends_at:
         raise Refusal("D7", "notice", f"the notice ended at {messages.format_due(state.notice.ends_at)}; "
                       "objections are taken only while it runs")

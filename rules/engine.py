@@ -25,6 +25,8 @@ class Refusal(Exception):
     """A refused action: names the field and the rule, and changes nothing."""
 
     def __init__(self, rule_id: str, field: str, message: str) -> None:
+        # Bounded: a refusal is kept in the state and the audit log, and its text may echo input.
+        rule_id, field, message = rule_id[:20], field[:200], message[:1000]
         super().__init__(f"[{rule_id}] {field}: {message}")
         self.rule_id = rule_id
         self.field = field

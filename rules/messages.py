@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from models.effects import Email
-from models.state import CenterState
-from rules.calendar import SHANGHAI
+from models.state import CenterState, Deadline
+from rules.calendar import SHANGHAI, local_date
 
 
 def format_due(at: datetime) -> str:
@@ -16,6 +16,28 @@ def format_due(at: datetime) -> str:
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return f"{(local - timedelta(days=1)).date().isoformat()} 24:00 (Asia/Shanghai)"
     return f"{local:%Y-%m-%d %H:%M} (Asia/Shanghai)"
+
+
+def last_day(at: datetime) -> str:
+    """PD1: the day whose 24:00 is ``at``."""
+    return local_date(at - timedelta(seconds=1)).isoformat()
+
+
+def period_note(deadline: Deadline | None) -> tuple[str, str]:
+    """PD10: (zh, en) note on a period deadline's end: the nominal and the legal last day when they
+    differ, or that the end is provisional or held. Empty for other deadlines."""
+    if deadline is None or deadline.nominal_due_at is None:
+        return "", ""
+    nominal = last_day(deadline.nominal_due_at)
+    if deadline.held_since is not None:
+        year = nominal[:4]
+        return (f"（名义期满日 {nominal}；缺少 {year} 年工作日历数据，暂缓到期）",
+                f" (nominal last day {nominal}; held until the {year} working-day calendar exists)")
+    if deadline.provisional:
+        return (f"（暂定：名义期满日 {nominal}，如为休息日则顺延至下一个工作日）",
+                f" (provisional: nominal last day {nominal}, moved to the next working day if it is a rest day)")
+    return (f"（名义期满日 {nominal} 为休息日，顺延至 {last_day(deadline.due_at)}）",
+            f" (the nominal last day {nominal} is a rest day: moved to {last_day(deadline.due_at)})")
 
 
 def contacts(state: CenterState) -> list[str]:
@@ -52,10 +74,12 @@ def compose(
     name = state.display_name
     ask = f"{state.offices.city_bureau_email} / {state.offices.county_department_email}"
     due = format_due(due_at) if due_at else None
+    # PD10: a deadline ending a period says when its nominal and legal last days differ, or that it is provisional.
+    note_zh, note_en = period_note(next((d for d in state.agenda if d.due_at == due_at), None) if due_at else None)
     zh = [
         f"{name}（{state.center_id}）：",
         what_zh,
-        f"截止时间：{due}" if due else None,
+        f"截止时间：{due}{note_zh}" if due else None,
         f"依据规则：{rule_id}",
         f"需要做什么：{todo_zh}",
         f"如有疑问请联系：{ask}",
@@ -63,7 +87,7 @@ def compose(
     en = [
         f"{name} ({state.center_id}):",
         what_en,
-        f"Due: {due}" if due else None,
+        f"Due: {due}{note_en}" if due else None,
         f"Rule: {rule_id}",
         f"What to do: {todo_en}",
         f"Questions: {ask}",

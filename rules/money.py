@@ -29,7 +29,8 @@ from models.subsidy import ZERO, AdvanceRequest, Clawback, LedgerEntry, SubsidyY
 from models.subsidy_actions import GrantAdvance, RecordRepayment, SettleSubsidy
 from rules import messages
 from rules.agenda import add_deadline, mark_overdue, remove_deadline
-from rules.calendar import add_years, end_of_day, local_date
+from rules.calendar import end_of_day, local_date, period_end
+from rules.periods import open_period
 from rules.engine import Decision, FactRequest, Refusal, action, on_due, when_designated
 
 S3_DEADLINE = "s3-designation"
@@ -142,25 +143,21 @@ def decide_grant(state: CenterState, act: GrantAdvance, now: datetime, entry: Le
     })
 
 
-def s3_due_day(first_advance_on: date, years: int) -> date:
-    """PD5: the S3 deadline is the day ``years`` years after the first advance (the day of issue not
-    counted, the period ending on the corresponding day; 29 Feb -> 28 Feb), ending 24:00 (PD1)."""
-    return add_years(first_advance_on, years)
-
-
 def _open_s3_deadline(state: CenterState, now: datetime) -> Deadline:
+    """PD5, PD10: ``years`` years from the first advance (its day not counted), ending on the corresponding
+    day (29 Feb -> 28 Feb) or the next working day, 24:00; provisional until the workflow settles it."""
     subsidy = state.subsidy
     assert subsidy.first_advance_on is not None
     years = state.policy.designation_deadline_years
-    due_at = end_of_day(s3_due_day(subsidy.first_advance_on, years))
-    subsidy.s3_deadline_at = due_at
+    period = period_end(subsidy.first_advance_on, years=years)
+    subsidy.s3_deadline_at = period.due_at
     # Outlives the end: a center rejected or withdrawn after an advance still has its unused
     # subsidy clawed back when the deadline passes (S3).
-    return add_deadline(
-        state, id=S3_DEADLINE, kind=S3_KIND, rule_id="S3", due_at=due_at, now=now,
+    return open_period(add_deadline(
+        state, id=S3_DEADLINE, kind=S3_KIND, rule_id="S3", due_at=period.due_at, now=now,
         who_acts=Role.IMPLEMENTING_ENTITY, title_zh=f"首次补助后{years}年内完成认定",
         title_en=f"designation within {years} years of the first subsidy", outlives_end=True,
-    )
+    ), period)
 
 
 @when_designated

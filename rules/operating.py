@@ -11,7 +11,7 @@ center (M2) and the lifecycle ends there. docs/operating-life.md explains each d
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from models.directory import Role
 from models.effects import Ban, Email
@@ -25,8 +25,10 @@ from models.phase import DESIGNATED_PHASES, Phase
 from models.state import CenterState, Deadline
 from rules import messages
 from rules.agenda import add_deadline, mark_overdue, remove_deadline
-from rules.calendar import add_calendar_months, add_years, end_of_day, local_date
-from rules.engine import Decision, Refusal, action, end_lifecycle, next_id, on_due, when_designated
+from models.calendar import PeriodEndsAnswer, PeriodEndsRequest
+from rules.calendar import PeriodEnd, end_of_day, local_date, period_end
+from rules.periods import ban_end_text, open_period
+from rules.engine import Decision, FactRequest, Refusal, action, end_lifecycle, next_id, on_due, when_designated
 
 YEAR_OPENS = "operating_year"
 REPORT = "annual_report"
@@ -45,11 +47,11 @@ def first_evaluated_year(designated_on: date, cutoff: MonthDay) -> int:
 def open_operating_life(state: CenterState, now: datetime) -> list[Email]:
     """M1, M7: from designation, every evaluated year gets a report and an evaluation deadline."""
     assert state.designation is not None
-    _schedule_year(state, first_evaluated_year(state.designation.on, state.policy.first_year_cutoff), now)
+    schedule_year(state, first_evaluated_year(state.designation.on, state.policy.first_year_cutoff), now)
     return []
 
 
-def _schedule_year(state: CenterState, year: int, now: datetime) -> None:
+def schedule_year(state: CenterState, year: int, now: datetime) -> None:
     """Year ``year`` opens when it begins (or now, if it already has)."""
     opens_at = end_of_day(date(year - 1, 12, 31))
     add_deadline(state, id=f"year-{year}", kind=YEAR_OPENS, rule_id="M1", due_at=max(opens_at, now), now=now,
@@ -62,6 +64,12 @@ def year_opens(state: CenterState, deadline: Deadline, now: datetime) -> Decisio
     """M7, M1: open the year's report and evaluation deadlines (policy dates of the next year)."""
     year = int(deadline.ref or 0)
     remove_deadline(state, deadline.id)
+    open_year(state, year, now)
+    return Decision(state, f"evaluation year {year} opened", ("M1", "M7"))
+
+
+def open_year(state: CenterState, year: int, now: datetime) -> None:
+    """M7, M1: the year's report and evaluation deadlines, and the marker of the year after."""
     state.operating.years.setdefault(year, YearRecord(year=year))
     policy = state.policy
     add_deadline(state, id=f"{REPORT}-{year}", kind=REPORT, rule_id="M7",
@@ -72,8 +80,7 @@ def year_opens(state: CenterState, deadline: Deadline, now: datetime) -> Decisio
                  due_at=end_of_day(date(year + 1, policy.annual_evaluation_due.month, policy.annual_evaluation_due.day)),
                  now=now, who_acts=Role.CITY_BUREAU, title_zh=f"{year}年度绩效评价", title_en=f"annual evaluation {year}",
                  ref=str(year))
-    _schedule_year(state, year + 1, now)
-    return Decision(state, f"evaluation year {year} opened", ("M1", "M7"))
+    schedule_year(state, year + 1, now)
 
 
 on_due(REPORT)(mark_overdue)
@@ -165,14 +172,17 @@ def unqualified_run(state: CenterState, year: int) -> list[int]:
 
 
 def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
-    """M2, PD4: rectify within one year from the day the unqualified grade is recorded."""
+    """M2, PD4: rectify within one year from the day the unqualified grade is recorded (PD10: that day not
+    counted; provisional until the workflow settles the end over rest days, rules/periods.py)."""
     state = decision.state
     started = local_date(now)
-    due_at = end_of_day(add_years(started, state.policy.rectification_years))
+    period = period_end(started, years=state.policy.rectification_years)
+    due_at = period.due_at
     state.operating.rectifications.append(Rectification(grade_year=year, started_on=started, due_at=due_at))
     state.phase = Phase.RECTIFYING
-    add_deadline(state, id=f"{RECTIFICATION}-{year}", kind=RECTIFICATION, rule_id="M2", due_at=due_at, now=now,
-                 who_acts=Role.IMPLEMENTING_ENTITY, title_zh="整改期满", title_en="rectification period ends", ref=str(year))
+    open_period(add_deadline(state, id=f"{RECTIFICATION}-{year}", kind=RECTIFICATION, rule_id="M2", due_at=due_at,
+                             now=now, who_acts=Role.IMPLEMENTING_ENTITY, title_zh="整改期满",
+                             title_en="rectification period ends", ref=str(year)), period)
     decision.summary += "; rectification started (M2)"
     decision.rule_ids += ("M2", "PD4")
     decision.emails.append(messages.compose(
@@ -193,17 +203,25 @@ def _close_running_rectification(state: CenterState, why: str) -> None:
 
 
 def _ban(state: CenterState, subject: str, now: datetime, years: int, rule_id: str, reason: str) -> Ban:
-    """PD7: delisting bars the implementing entity from any center; revocation bars the lead unit
-    from the same type of center; each for ``years`` from today (the last day inclusive)."""
+    """PD7: delisting (M2) bars the implementing entity from any center; revocation (M4) bars the
+    implementing entity and the lead unit from the same type (field) of center. PD10: ``years``
+    counted from the day after today; the last day is the corresponding day (inclusive), moved over
+    rest days: the bans registry settles it when read (db/outcomes.py), so it is provisional here."""
     starts = local_date(now)
     body = state.profile.implementing_entity if subject == "implementing_entity" else state.profile.lead_unit
+    nominal = period_end(starts, years=years).nominal
     return Ban(
         key=f"{state.lifecycle_key}:ban:{subject}", center_id=state.center_id, subject_kind=subject,  # type: ignore[arg-type]
         credit_code=body.credit_code, subject_name=body.name,
-        scope="any" if subject == "implementing_entity" else "same_type",
-        field=None if subject == "implementing_entity" else state.profile.field.value,
-        rule_id=rule_id, starts_on=starts, ends_on=add_years(starts, years) - timedelta(days=1), reason=reason,
+        scope="any" if rule_id == "M2" else "same_type",
+        field=None if rule_id == "M2" else state.profile.field.value,
+        rule_id=rule_id, starts_on=starts, ends_on=nominal, nominal_ends_on=nominal, provisional=True, reason=reason,
     )
+
+
+# PD10: a ban's nominal last day moves to the next working day when it is a rest day.
+BAN_NOTE_ZH = "；如为休息日，顺延至下一个工作日"
+BAN_NOTE_EN = " (moved to the next working day if that is a rest day, PD10)"
 
 
 def _delist(decision: Decision, reason: str, now: datetime) -> None:
@@ -212,34 +230,41 @@ def _delist(decision: Decision, reason: str, now: datetime) -> None:
     end_lifecycle(state, Phase.DELISTED, now, f"M2: {reason}")
     ban = _ban(state, "implementing_entity", now, state.policy.delisting_ban_years, "M2", reason)
     decision.bans.append(ban)
-    decision.summary += f"; delisted, {ban.subject_name} barred until {ban.ends_on}"
+    decision.summary += f"; delisted, {ban.subject_name} barred until {ban_end_text(ban)}"
     decision.rule_ids += ("M2", "PD7")
     decision.emails.append(messages.compose(
         state, key="delisted", to=messages.everyone(state), rule_id="M2",
         subject_zh="摘牌通知", subject_en="Delisted",
-        what_zh=f"整改期满仍不合格，予以摘牌：{reason}。{ban.subject_name}在{ban.ends_on}前不得再次申请认定。",
+        what_zh=f"整改期满仍不合格，予以摘牌：{reason}。{ban.subject_name}在{ban.ends_on}（含当日{BAN_NOTE_ZH}）前"
+                f"不得再次申请认定。",
         what_en=f"Still unqualified after rectification, the center is delisted: {reason}. "
-                f"{ban.subject_name} may not apply again until {ban.ends_on}.",
+                f"{ban.subject_name} may not apply again until {ban.ends_on} inclusive{BAN_NOTE_EN}.",
         todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
     ))
 
 
 def _revoke(decision: Decision, ground: RevocationGround, evidence: str, now: datetime) -> None:
-    """M4, PD7: revoked; the lead unit may not apply for the same type of center for 2 years."""
+    """M4, PD7: revoked; the center's implementing entity and its lead unit (市产业创新中心及牵头单位)
+    may not apply for the same type of center for 2 years."""
     state = decision.state
     state.operating.revocation = Revocation(ground=ground, evidence=evidence, at=now)
     _close_running_rectification(state, f"revoked (M4 {ground.value})")
     end_lifecycle(state, Phase.REVOKED, now, f"M4 {ground.value}: {evidence}")
-    ban = _ban(state, "lead_unit", now, state.policy.revocation_ban_years, "M4", f"revoked: {ground.value}")
-    decision.bans.append(ban)
-    decision.summary += f"; revoked ({ground.value}), {ban.subject_name} barred from this type until {ban.ends_on}"
+    years = state.policy.revocation_ban_years
+    bans = [_ban(state, subject, now, years, "M4", f"revoked: {ground.value}")
+            for subject in ("implementing_entity", "lead_unit")]
+    decision.bans.extend(bans)
+    ban = bans[-1]
+    names = " and ".join(b.subject_name for b in bans)
+    decision.summary += f"; revoked ({ground.value}), {names} barred from this type until {ban_end_text(ban)}"
     decision.rule_ids += ("M4", "PD7")
     decision.emails.append(messages.compose(
         state, key="revoked", to=messages.everyone(state), rule_id="M4",
         subject_zh="撤销认定通知", subject_en="Designation revoked",
-        what_zh=f"取消市产业创新中心资格（{ground.value}）：{evidence}。牵头单位{ban.ends_on}前不得申报同类型产业创新中心。",
-        what_en=f"The designation is revoked ({ground.value}): {evidence}. The lead unit may not apply for "
-                f"the same type of center until {ban.ends_on}.",
+        what_zh=f"取消市产业创新中心资格（{ground.value}）：{evidence}。实施主体及牵头单位在{ban.ends_on}（含当日"
+                f"{BAN_NOTE_ZH}）前不得申报同类型产业创新中心。",
+        what_en=f"The designation is revoked ({ground.value}): {evidence}. The implementing entity and the lead unit "
+                f"may not apply for the same type of center until {ban.ends_on} inclusive{BAN_NOTE_EN}.",
         todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
     ))
 
@@ -282,31 +307,65 @@ def check_change(state: CenterState, act: ReportMajorChange, now: datetime) -> N
         raise Refusal("M3", "happened_on", "a major change is reported after it happened, not before")
 
 
+# docs/rollout.md, "dated rule": a report recorded before PD10 took no calendar activity, so a replay of
+# it must not ask for one; it keeps the nominal end (PD3 alone).
+PD10_WINDOW_FROM = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> FactRequest | None:
+    """PD10: the window's end moves over rest days, which needs the calendar data: an activity answers."""
+    if now < PD10_WINDOW_FROM:
+        return None
+    nominal = period_end(act.happened_on, months=state.policy.major_change_report_months).nominal
+    return FactRequest("settle_period_ends", PeriodEndsRequest(nominal=[nominal]), PeriodEndsAnswer, "PD10",
+                       "happened_on", "PD10 the 3-month window's last working day")
+
+
 @action(
-    "report_major_change", payload=ReportMajorChange, rules=("M3", "PD3"),
+    "report_major_change", payload=ReportMajorChange, rules=("M3", "PD3", "PD10"),
     roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
     description="M3 PD3: report a split, merger, restructuring or change of business within 3 months",
-    check=check_change,
+    check=check_change, facts=change_window,
 )
-def decide_change(state: CenterState, act: ReportMajorChange, now: datetime, _: None) -> Decision:
-    """PD3: the window ends 3 calendar months after the day it happened; a late report is taken, marked late."""
-    window = end_of_day(add_calendar_months(act.happened_on, state.policy.major_change_report_months))
+def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
+                  calendar: PeriodEndsAnswer | None) -> Decision:
+    """PD3, PD10: the window ends 3 calendar months after the day it happened (that day not counted), on
+    the next working day if that is a rest day; a late report is taken, marked late."""
+    nominal = period_end(act.happened_on, months=state.policy.major_change_report_months).nominal
+    period = PeriodEnd(nominal, calendar.last_day(nominal) if calendar is not None else nominal)
+    if period.provisional and now > period.due_at:
+        # Past the nominal end, on time or late depends on data that is missing: never a guess (PD2).
+        why = calendar.problem or f"the working-day calendar has no data for {nominal.year}"
+        raise Refusal("PD10", "happened_on", f"the 3-month window's nominal last day {nominal} has passed; whether it "
+                      f"moves to a later working day cannot be told: {why}. A person must add the calendar data (PD2)")
+    window = period.due_at
     change = MajorChange(id=next_id(state, "change"), kind=act.kind, happened_on=act.happened_on,
                          description=act.description, reported_at=now, reported_by=act.actor.name,
-                         window_ends_at=window, late=now > window)
+                         window_ends_at=window, late=now > window, window_provisional=period.provisional,
+                         window_nominal_ends_at=end_of_day(nominal) if period.provisional or period.moved else None)
     state.operating.major_changes.append(change)
+    if period.moved:
+        note_zh, note_en = f"（名义期满日 {nominal} 为休息日，顺延至 {period.last_day}）", \
+            f" (the nominal last day {nominal} is a rest day: moved to {period.last_day})"
+    elif period.provisional:
+        note_zh, note_en = f"（暂定：名义期满日 {nominal}，如为休息日则顺延）", \
+            f" (provisional: nominal last day {nominal}, moved to the next working day if a rest day)"
+    else:
+        note_zh = note_en = ""
     email = messages.compose(
         state, key=f"{act.request_id}:change", to=messages.county(state) + messages.city(state), rule_id="M3",
         subject_zh="重大变化报告", subject_en="Major change reported",
         what_zh=f"报告重大变化（{act.kind.value}，发生于{act.happened_on}）：{act.description}"
-                + ("（已超过3个月报告期限）" if change.late else ""),
+                + ("（已超过3个月报告期限）" if change.late else "") + f"报告期限至{period.day}{note_zh}。",
         what_en=f"Major change reported ({act.kind.value}, on {act.happened_on}): {act.description}"
-                + (" (reported after the 3-month window)" if change.late else ""),
+                + (" (reported after the 3-month window)" if change.late else "")
+                + f". Report window: until {period.day}{note_en}.",
         todo_zh="市科技局：审核其是否仍符合认定条件。", todo_en="City bureau: review whether it still meets the conditions.",
         due_at=window,
     )
     late = ", late" if change.late else ""
-    return Decision(state, f"major change {change.id} reported ({act.kind.value}{late})", ("M3", "PD3"), emails=[email])
+    return Decision(state, f"major change {change.id} reported ({act.kind.value}{late})", ("M3", "PD3", "PD10"),
+                    emails=[email])
 
 
 def _open_change(state: CenterState, change_id: str) -> MajorChange:

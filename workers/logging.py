@@ -11,6 +11,7 @@ import sys
 from typing import Literal
 
 import structlog
+from temporalio import activity, workflow
 
 Format = Literal["auto", "json", "console"]
 
@@ -28,6 +29,34 @@ def _final_processors(fmt: Format) -> list[structlog.types.Processor]:
     return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(ensure_ascii=False)]
 
 
+def add_temporal_context(
+    logger: object, method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Every line logged inside an activity or a workflow names its workflow id, run id and attempt.
+
+    structlog calls from activities get them here; the SDK's own loggers put the same facts in a
+    nested `temporal_activity` / `temporal_workflow` extra, which is flattened the same way.
+    """
+    if activity.in_activity():
+        info = activity.info()
+        event.setdefault("workflow_id", info.workflow_id)
+        event.setdefault("run_id", info.workflow_run_id)
+        event.setdefault("activity_type", info.activity_type)
+        event.setdefault("attempt", info.attempt)
+    elif workflow.in_workflow():
+        info_w = workflow.info()
+        event.setdefault("workflow_id", info_w.workflow_id)
+        event.setdefault("run_id", info_w.run_id)
+        event.setdefault("attempt", info_w.attempt)
+    for nested in ("temporal_activity", "temporal_workflow"):
+        extra = event.get(nested)
+        if isinstance(extra, dict):
+            for key in ("workflow_id", "run_id", "attempt", "activity_type", "workflow_type"):
+                if key in extra:
+                    event.setdefault(key, extra[key])
+    return event
+
+
 def configure_logging(fmt: Format = "auto", level: int = logging.INFO) -> None:
     """Route structlog and stdlib logging to stderr in one format.
 
@@ -39,6 +68,7 @@ def configure_logging(fmt: Format = "auto", level: int = logging.INFO) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),  # temporalio puts workflow/activity info in `extra`
+        add_temporal_context,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

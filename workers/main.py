@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.calendar_signal import announce_calendar
 from workers.schedules import ensure_schedules
 from workflows.monitoring import MonitoringDigest
 from db.embedded import database_url
-from db.migrate import apply_migrations
+from db.migrate import MigrationError, migrate_url, pending_migrations
 from db.pool import create_pool
 from rules.calendar import calendar_alert, default_coverage, local_date
+from workers import temporal_client
 from workers.exit import hard_exit
+from workers.gauges import publish_forever
+from workers.health import start_health_server
+from models.mail import SmtpSettings
 from workers.logging import configure_logging
+from workers.outbox import OutboxDispatcher
 from workers.settings import Settings, get_settings
 from workflows.lifecycle import CenterLifecycle
 
@@ -30,10 +36,8 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 
 async def connect_client(settings: Settings) -> Client:
-    """A client speaking pydantic models, as every caller of the workflow must."""
-    return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
-    )
+    """A client speaking pydantic models, as every caller of the workflow must (workers.temporal_client)."""
+    return await temporal_client.connect(settings, identity=temporal_client.default_identity("worker"))
 
 
 def check_calendar(today: date) -> str | None:
@@ -59,11 +63,18 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
     """
     configure_logging(settings.log_format)
     client = await connect_client(settings)
-    dsn = await asyncio.to_thread(database_url, settings)  # may start the embedded server
-    pool = await create_pool(dsn)  # json codecs the activities rely on
+    dsn = await asyncio.to_thread(database_url, settings)  # the dev stack's embedded server, if any
+    await prepare_schema(settings, dsn)
+    pool = await create_pool(dsn, max_size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout,
+                             command_timeout=settings.db_command_timeout)  # json codecs the activities rely on
+    polling = asyncio.Event()
+    health = None
+    runtime = temporal_client.runtime(settings)
+    gauges = asyncio.create_task(publish_forever(runtime, pool)) if runtime is not None else None
     try:
-        applied = await apply_migrations(pool)
-        log.info("migrations applied", applied=applied)
+        if settings.health_port is not None:
+            health = await start_health_server(settings.listen_host, settings.health_port,
+                                               lambda: _readiness(pool, polling))
         check_calendar(local_date(datetime.now(UTC)))
         worker = Worker(
             client,
@@ -73,20 +84,72 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         await ensure_schedules(client, settings.task_queue)
+        mail_pool = await create_pool(dsn, min_size=1, max_size=3)  # its own: SMTP never starves the activities
+        dispatcher = asyncio.create_task(
+            OutboxDispatcher(mail_pool, SmtpSettings.from_settings(settings)).run(stop_event), name="outbox-dispatcher")
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
-        log.info("worker started", address=settings.temporal_address, task_queue=settings.task_queue)
+        log.info("worker started", address=client.service_client.config.target_host,
+                 namespace=client.namespace, task_queue=settings.task_queue, identity=client.identity,
+                 metrics_port=settings.metrics_port, health_port=settings.health_port)
+        try:  # PD10: provisional period ends settle when the data grew (never stops the worker)
+            await announce_calendar(client, pool, local_date(datetime.now(UTC)))
+        except Exception:
+            log.exception("calendar_announce_failed")
+        polling.set()
         if ready is not None:
             ready.set()
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        polling.clear()
         stopping.cancel()
         if not running.done():
             log.info("worker stopping")
             await worker.shutdown()
+        stop_event.set()
+        await dispatcher
+        await mail_pool.close()
         await running  # re-raises if the worker died on its own
         log.info("worker stopped")
     finally:
+        if gauges is not None:
+            gauges.cancel()
+        if health is not None:
+            health.close()
         await pool.close()
+
+
+async def prepare_schema(settings: Settings, dsn: str) -> None:
+    """Apply pending migrations (own connection, no command timeout), or, when this worker's role may
+    not (MIGRATE_ON_START=false), refuse to run against a schema older than the code."""
+    if settings.migrate_on_start:
+        applied = await migrate_url(dsn)
+        log.info("migrations applied", applied=applied)
+        return
+    pending = await pending_migrations(dsn)
+    if pending:
+        raise MigrationError(f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `centers-worker "
+                             "--migrate-only` as the schema owner first (docker compose: the `migrate` job)")
+
+
+async def _migrate_only(settings: Settings) -> int:
+    """`centers-worker --migrate-only`: apply the migrations and exit (a deploy job, as the schema owner)."""
+    try:
+        dsn = await asyncio.to_thread(database_url, settings)
+        applied = await migrate_url(dsn)
+    except Exception:
+        log.exception("migration failed")
+        return 1
+    log.info("migrations applied", applied=applied)
+    return 0
+
+
+async def _readiness(pool: object, polling: asyncio.Event) -> str | None:
+    """Ready: the worker polls and PostgreSQL answers a trivial query within the acquire timeout."""
+    if not polling.is_set():
+        return "worker not polling"
+    async with pool.acquire() as conn:  # type: ignore[attr-defined]
+        await conn.fetchval("SELECT 1")
+    return None
 
 
 def install_stop_handlers(stop_event: asyncio.Event) -> None:
@@ -116,9 +179,18 @@ async def _serve(settings: Settings) -> int:
 
 
 def main() -> None:
-    """Console script `centers-worker`: run until SIGTERM/SIGINT, exit 0 on a clean stop."""
+    """Console script `centers-worker`: run until SIGTERM/SIGINT, exit 0 on a clean stop.
+
+    `centers-worker --migrate-only` applies the migrations and exits.
+    """
     settings = get_settings()
     configure_logging(settings.log_format)
+    if sys.argv[1:] == ["--migrate-only"]:
+        hard_exit(asyncio.run(_migrate_only(settings)))
+    if sys.argv[1:]:
+        print("usage: centers-worker [--migrate-only]   (settings come from the environment, see .env.example)",
+              file=sys.stderr)
+        hard_exit(2)
     hard_exit(asyncio.run(_serve(settings)))
 
 

@@ -30,6 +30,17 @@ class Settings(BaseSettings):
 
     temporal_address: str = Field("localhost:7233", description="Temporal frontend host:port (gRPC).")
     temporal_namespace: str = Field("default", description="Temporal namespace holding the center workflows.")
+    temporal_profile: str | None = Field(
+        None, description="Profile of the Temporal client config file (temporalio.envconfig: address, namespace, "
+        "TLS, mTLS, API key); unset: the file's `default` profile, if there is a file.",
+    )
+    temporal_config_file: Path | None = Field(
+        None, description="Temporal client config file (TOML); unset: TEMPORAL_CONFIG_FILE's usual places "
+        "(~/.config/temporalio/temporal.toml). TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, when set, win over it.",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        None, description="API key for Temporal Cloud or a cluster that wants one (turns TLS on); never logged.",
+    )
     task_queue: str = Field("innovation-centers", description="Task queue the worker polls (part of the public interface).")
     database_url: str | None = Field(
         None,
@@ -44,7 +55,11 @@ class Settings(BaseSettings):
     smtp_port: int = Field(8025, description="SMTP port (8025 is the local sink of `make run`).")
     smtp_username: str | None = Field(None, description="SMTP login; unset means no AUTH.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password; never logged.")
-    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS (port 587).")
+    smtp_tls: bool = Field(False, description="Implicit TLS from the first byte (SMTPS, port 465); "
+                           "excludes SMTP_STARTTLS.")
+    smtp_ca_file: Path | None = Field(None, description="CA bundle (PEM) that signs the SMTP server's certificate, "
+                                      "for a private CA; unset: the system's trust store.")
     mail_from: str = Field(
         "舟山市科技局 <no-reply@kjj.zhoushan.example>",
         description="From header of every notification.",
@@ -53,6 +68,32 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         "auto",
         description="auto: console renderer on a TTY, JSON lines otherwise.",
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the worker's Prometheus endpoint (SDK metrics, `temporal_*`); "
+        "unset: no metrics endpoint.",
+    )
+    health_port: int | None = Field(
+        None, ge=1, le=65535, description="Port of the worker's /healthz (alive) and /readyz (polling, database "
+        "answers) endpoints; unset: none.",
+    )
+    listen_host: str = Field("127.0.0.1", description="Interface the metrics and health endpoints bind "
+                             "(0.0.0.0 in a container).")
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None, description="OpenTelemetry collector (OTLP/gRPC, e.g. http://otel:4317): turns on tracing of "
+        "workflows and activities (needs the `otel` extra); unset: no tracing.",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending migrations when the worker starts. false: the worker's role may not "
+        "change the schema (docker-compose.yml: the `migrate` job does it as the schema owner); the worker then "
+        "refuses to start while a migration is pending.",
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections in the worker's PostgreSQL pool.")
+    db_acquire_timeout: float = Field(
+        10.0, gt=0, description="Seconds to wait for a pooled connection before the activity fails (and retries).",
+    )
+    db_command_timeout: float = Field(
+        60.0, gt=0, description="Seconds a pooled query may run (migrations run on their own connection, unbounded).",
     )
     centers_offices_file: Path | None = Field(
         None, description="JSON directory of the staff mailboxes (city bureau, county departments); "

@@ -24,7 +24,7 @@ class MonitoringDigest:
             retry_policy=RETRY, summary="M5 read the status board",
         )
         emails = status_digests(board.centers, workflow.now(), board.city_email, board.county_emails,
-                                board.calendar_covered_through, board.calendar_problem)
+                                board.calendar_covered_through, board.calendar_problem, board.undelivered)
         await workflow.execute_activity(
             "record_outcomes", OutcomeBatch(center_id="monitoring", emails=emails),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, summary="M5 queue digests",

@@ -294,8 +294,9 @@ async def test_deliver_mail_sends_once_with_chinese_subject_and_deterministic_me
 async def test_deliver_mail_crash_then_retry_sends_once(
     db_pool: asyncpg.Pool, smtp_server, smtp_settings: SmtpSettings  # type: ignore[no-untyped-def]
 ) -> None:
-    """Attempt 1 cannot reach SMTP (raises, so Temporal retries); attempt 2 sends; attempt 3 is a
-    replay after a crash that happened after the send was marked, and sends nothing."""
+    """Attempt 1 cannot reach SMTP (the failure is noted on the row and the activity fails
+    retryably); attempt 2 sends; attempt 3 is a replay after a crash that happened after the send
+    was marked, and sends nothing."""
     center = new_center()
     mail = email(center, 1)
     async with db_pool.acquire() as conn:
@@ -303,8 +304,9 @@ async def test_deliver_mail_crash_then_retry_sends_once(
     closed_port = SmtpSettings(**(smtp_settings.model_dump() | {"port": _closed_port()}))
     env = ActivityEnvironment()
 
-    with pytest.raises(aiosmtplib.SMTPConnectError):
+    with pytest.raises(ApplicationError) as not_yet:
         await env.run(OutcomeActivities(db_pool, closed_port).deliver_mail, [mail.key])
+    assert not_yet.value.type == "OutboxBusy" and not not_yet.value.non_retryable
     async with db_pool.acquire() as conn:
         [row] = await list_outbox(conn, center)
     assert row.sent_at is None and row.attempts == 1 and row.last_error
@@ -350,10 +352,10 @@ async def test_deliver_pending_two_workers_at_once_send_each_row_once(
     a, b = await asyncio.gather(
         deliver_pending(db_pool, smtp_settings, keys), deliver_pending(db_pool, smtp_settings, keys)
     )
-    assert sorted(a + b) == sorted(keys)
+    assert sorted(a.sent + b.sent) == sorted(keys)
     assert all(len(received(smtp_server, message_id_for(k))) == 1 for k in keys)
     # the sweep (keys=None) finds nothing left of these
-    assert not set(await deliver_pending(db_pool, smtp_settings)) & set(keys)
+    assert not set((await deliver_pending(db_pool, smtp_settings)).sent) & set(keys)
 
 
 async def test_deliver_mail_unknown_key_is_not_retried(db_pool: asyncpg.Pool, smtp_settings: SmtpSettings) -> None:
@@ -375,7 +377,7 @@ def test_build_activities_registers_every_activity(db_pool: asyncpg.Pool) -> Non
         SMTP_STARTTLS=True, MAIL_FROM="bot@example.org",
     )  # fmt: skip
     names = [fn.__name__ for fn in build_activities(db_pool, settings)]
-    assert names == ["record_outcomes", "deliver_mail", "find_active_bans", "compute_notice_end",
+    assert names == ["record_outcomes", "deliver_mail", "find_active_bans", "compute_notice_end", "settle_period_ends",
                      "reserve_advance", "load_status_board"]
 
 

@@ -113,7 +113,7 @@ async def test_pd2_from_notice_refuses_what_it_cannot_read(shipped_calendar_only
 
 async def test_pd2_from_notice_refuses_a_table_that_contradicts_another_year(env_overrides, tmp_path):
     """A previous-December day the next year's table already lists the other way round."""
-    env_overrides('[2028]\nsource = "x"\nworkdays = [2027-12-26]\n')  # Sunday 26 Dec 2027 worked
+    env_overrides('[2028]\nsource = "x"\nholidays = [2028-01-03]\nworkdays = [2027-12-26]\n')  # Sunday 26 Dec 2027 worked
     notice = tmp_path / "2027.txt"
     notice.write_text("一、元旦：1月1日（周五）放假。二、圣诞：12月26日（周日）放假。", encoding="utf-8")
     result = await cli("calendar", "--from-notice", str(notice), "--year", "2027")

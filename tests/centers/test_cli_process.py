@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest_asyncio
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
 
-from activities.registry import build_activities
 from models.state import CenterState
 from rules.calendar import local_date
 from tests.centers.cli_support import REPO, cli, example, profile_file, write_json
 from tests.fixtures import factories as f
+from tests.fixtures.temporal import lifecycle_worker
 from workflows.lifecycle import CenterLifecycle
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "centers"
@@ -35,8 +34,7 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "centers"
 async def dev_queue(dev_client, db_pool, worker_settings) -> AsyncIterator[str]:
     """A worker on the dev server, on a task queue of this test's own."""
     task_queue = f"cli-{uuid.uuid4().hex[:8]}"
-    async with Worker(dev_client, task_queue=task_queue, workflows=[CenterLifecycle],
-                      activities=build_activities(db_pool, worker_settings)):
+    async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         yield task_queue
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,7 +183,7 @@ def mutations(draw: st.DrawFn, name: str, payload: dict[str, Any], actor: bool =
         how = "text"
     if how == "text" and kind == "text":
         new = draw(st.one_of(HUGE, TEXTY))
-        return Mutation("text", replaced(payload, path, new), path, len(new) > 4_000 or new == "")
+        return Mutation("text", replaced(payload, path, new), path, len(new) > 4_000 or new == "" or _forbidden(new))
     if not actor:
         new = draw(WRONG_JSON)
         return Mutation("wrong_type", replaced(payload, path, new), path, _wrong_type(kind, new) and not nullable)
@@ -191,6 +192,15 @@ def mutations(draw: st.DrawFn, name: str, payload: dict[str, Any], actor: bool =
     actor = {**payload["actor"], "role": role, "county": county}
     unknown = role not in _enum_values() or (county is not None and county not in _enum_values())
     return Mutation("actor", {**payload, "actor": actor}, ("actor",), unknown)
+
+
+# models/text.py: no text field takes a control character other than a line break (LF, CR: a
+# Paragraph keeps them), a line or paragraph separator, a bidi embedding/override/isolate mark or a BOM.
+FORBIDDEN = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def _forbidden(text: str) -> bool:
+    return bool(FORBIDDEN.search(text))
 
 
 def _special_bad(name: str, kind: str, value: Any) -> bool:

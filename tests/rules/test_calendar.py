@@ -146,7 +146,7 @@ def test_pd2_the_shipped_data_refuses_the_first_year_it_lacks(shipped_calendar_o
 
 def test_pd2_notice_running_into_uncovered_year_raises(tmp_path: Path) -> None:
     # [2199] only: Mon 2199-12-30 (1), Tue 12-31 (2); the 3rd working day would be in 2200.
-    calendar = calendar_from(tmp_path, '[2199]\nsource = "test fixture"\n')
+    calendar = calendar_from(tmp_path, '[2199]\nsource = "test fixture"\nholidays = [2199-01-01]\n')
     assert calendar.notice_end(date(2199, 12, 30), 2) == datetime(2199, 12, 31, 16, 0, tzinfo=UTC)
     with pytest.raises(CalendarNotCovered) as caught:
         calendar.notice_end(date(2199, 12, 30), 3)
@@ -223,6 +223,10 @@ def test_pd2_later_file_replaces_a_year_whole(tmp_path: Path) -> None:
     ('[2027]\nsource = "x"\nholidays = [2028-01-01]\n', "outside"),
     ('[2027]\nsource = "x"\nholidays = [2027-01-01]\nworkdays = [2027-01-01]\n', "both"),
     ('[next]\nsource = "x"\n', "4-digit year"),
+    # PD2: the same checks as the notice reader: a year needs its holidays, a make-up workday is a weekend day.
+    ('[2027]\nsource = "x"\n', "holidays is empty"),
+    ('[2027]\nsource = "x"\nholidays = []\nworkdays = [2027-01-09]\n', "holidays is empty"),
+    ('[2027]\nsource = "x"\nholidays = [2027-01-01]\nworkdays = [2027-01-05]\n', "2027-01-05, a weekday"),
     ('[2027\n', "not valid TOML"),
 ])
 def test_pd2_malformed_override_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
@@ -232,7 +236,7 @@ def test_pd2_malformed_override_file_is_refused(tmp_path: Path, text: str, messa
 
 def test_pd2_previous_december_date_may_be_listed(tmp_path: Path) -> None:
     # Like the 2019 notice (Sat 2018-12-29 worked), a 2027 table may set a day of December 2026.
-    calendar = calendar_from(tmp_path, '[2027]\nsource = "x"\nworkdays = [2026-12-26]\n')
+    calendar = calendar_from(tmp_path, '[2027]\nsource = "x"\nholidays = [2027-01-01]\nworkdays = [2026-12-26]\n')
     assert calendar.is_working_day(date(2026, 12, 26))  # a Saturday
 
 
@@ -246,7 +250,7 @@ def test_pd2_covered_through_is_the_end_of_the_last_covered_year() -> None:
 
 
 def test_pd2_covered_through_follows_override_years_unbroken(tmp_path: Path) -> None:
-    calendar = calendar_from(tmp_path, OVERRIDE_2027 + '[2029]\nsource = "x"\n')
+    calendar = calendar_from(tmp_path, OVERRIDE_2027 + '[2029]\nsource = "x"\nholidays = [2029-01-01]\n')
     assert calendar.covered_through(date(2026, 11, 29)) == date(2027, 12, 31)  # 2028 missing: the run stops
     assert calendar.covered_through(date(2029, 5, 1)) == date(2029, 12, 31)
 

@@ -22,12 +22,24 @@ def working_by_notice(days, d: date) -> bool:
     return d in days.workdays or (d.weekday() < 5 and d not in days.holidays)
 
 
-@pytest.mark.parametrize("year", [2025, 2026])
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
 def test_pd2_notice_gives_the_shipped_calendar_day_for_day(year: int) -> None:
     days = parse_notice((NOTICES / f"{year}.txt").read_text(encoding="utf-8"), year)
     every_day = [date(year, 1, 1) + timedelta(days=i) for i in range(365)]
     wrong = [d for d in every_day if working_by_notice(days, d) != chinese_calendar.is_workday(d)]
     assert wrong == []
+
+
+def test_pd2_notice_encouraged_rest_on_new_years_eve_2024_is_a_working_day() -> None:
+    """2024: 鼓励…安排职工在除夕（2月9日）休息 asks employers for a favour; 9 February was a working day."""
+    days = parse_notice((NOTICES / "2024.txt").read_text(encoding="utf-8"), 2024)
+    assert date(2024, 2, 9) not in days.holidays and date(2024, 2, 9) not in days.workdays
+    assert date(2024, 2, 10) in days.holidays and chinese_calendar.is_workday(date(2024, 2, 9))
+
+
+def test_pd2_notice_encouragement_that_also_sets_days_is_refused() -> None:
+    with pytest.raises(NoticeError, match="encouragement"):
+        parse_notice("一、春节：2月10日至17日放假。鼓励各单位安排职工2月9日放假。", 2024)
 
 
 def test_pd2_notice_2026_holds_its_adjusted_weekends() -> None:

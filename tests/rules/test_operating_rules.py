@@ -11,9 +11,11 @@ from models.designation import Designation
 from models.policy import GUIDELINE_2025, MonthDay
 from rules.agenda import due_now, next_wakeup
 from rules.calendar import end_of_day
-from rules.engine import ON_DESIGNATED, Refusal
+from rules.engine import ON_DESIGNATED, Refusal, parse
 from rules.operating import first_evaluated_year
 from tests.fixtures import factories as f
+from rules.calendar import default_calendar, period_end
+from rules.periods import answer_period_ends
 from tests.fixtures.states import new_state, run
 
 DESIGNATED_AT = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
@@ -42,6 +44,12 @@ def bureau(**fields):
 def grade(state, year, value, now):
     return run(state, "record_annual_evaluation",
                bureau(year=year, grade=value, evaluator="第三方评估机构", report_ref=f"PJ-{year}"), now=now)
+
+
+def report_change(state, payload, now):
+    """M3 with the PD10 window settled by the calendar, as the settle_period_ends activity answers."""
+    nominal = period_end(date.fromisoformat(payload["happened_on"]), months=3).nominal
+    return run(state, "report_major_change", payload, now=now, facts=answer_period_ends([nominal], default_calendar()))
 
 
 def test_m1_first_evaluated_year_depends_on_the_designation_date():
@@ -164,7 +172,9 @@ def test_m2_pd7_rectification_running_out_delists_and_bans_the_entity():
     assert state.phase == "delisted" and state.agenda == []
     (ban,) = state.bans
     assert (ban.subject_kind, ban.scope, ban.rule_id) == ("implementing_entity", "any", "M2")
-    assert (ban.starts_on, ban.ends_on) == (date(2028, 5, 21), date(2030, 5, 20))
+    # PD10: 2 years from the day after the delisting: the nominal last day is 21 May 2030 (a Tuesday),
+    # provisional until the bans registry settles it over rest days.
+    assert (ban.starts_on, ban.ends_on, ban.provisional) == (date(2028, 5, 21), date(2030, 5, 21), True)
 
 
 def test_m2_failed_result_delists():
@@ -184,8 +194,10 @@ def test_m4_second_unqualified_year_in_a_row_revokes_even_while_rectifying():
     decision = grade(state, 2027, "不合格", second)
     assert decision.state.phase == "revoked" and decision.state.operating.revocation.ground == "unqualified_two_years"
     assert decision.state.operating.rectifications[-1].result == "superseded" and decision.state.agenda == []
-    (ban,) = decision.bans
-    assert (ban.subject_kind, ban.scope, ban.field, ban.rule_id) == ("lead_unit", "same_type", "new_materials", "M4")
+    entity, lead = decision.bans  # PD7: the center's implementing entity and its lead unit, same field
+    assert (entity.subject_kind, entity.scope, entity.field, entity.rule_id) == \
+        ("implementing_entity", "same_type", "new_materials", "M4")
+    assert (lead.subject_kind, lead.scope, lead.field, lead.rule_id) == ("lead_unit", "same_type", "new_materials", "M4")
 
 
 def test_m4_a_year_graded_late_still_makes_two_in_a_row():
@@ -226,18 +238,21 @@ def test_m4_revoke_on_a_ground_with_evidence_and_ground_four_needs_the_grades():
         run(state, "revoke", bureau(ground="unqualified_two_years", evidence="?"))
     assert (info.value.rule_id, info.value.field) == ("M4", "ground")
     decision = run(state, "revoke", bureau(ground="research_misconduct", evidence="科研失信认定书 2026-3"))
-    assert decision.state.phase == "revoked" and decision.bans[0].subject_kind == "lead_unit"
+    assert decision.state.phase == "revoked"
+    assert [b.subject_kind for b in decision.bans] == ["implementing_entity", "lead_unit"]
 
 
 def test_pd3_m3_window_clamped_to_month_end_late_report_taken_and_two_open_at_once():
     now = datetime(2027, 3, 10, 2, tzinfo=timezone.utc)
     state = advance_to(designated(), now)
     change = {"actor": f.actor("implementing_entity"), "kind": "merger", "description": "吸收合并"}
-    state = run(state, "report_major_change", {**change, "request_id": f.rid(), "happened_on": "2026-11-30"}, now=now).state
+    state = report_change(state, {**change, "request_id": f.rid(), "happened_on": "2026-11-30"}, now).state
     first = state.operating.major_changes[0]
-    assert first.window_ends_at == end_of_day(date(2027, 2, 28)) and first.late
-    state = run(state, "report_major_change",
-                {**change, "request_id": f.rid(), "kind": "split", "happened_on": "2027-03-01"}, now=now).state
+    # PD3 clamps to 28 February 2027, a Sunday; PD10 moves the window's end to Monday 1 March.
+    assert first.window_ends_at == end_of_day(date(2027, 3, 1)) and first.late
+    assert first.window_nominal_ends_at == end_of_day(date(2027, 2, 28))
+    state = report_change(state, {**change, "request_id": f.rid(), "kind": "split", "happened_on": "2027-03-01"},
+                          now).state
     assert [c.status for c in state.operating.major_changes] == ["open", "open"]
     assert not state.operating.major_changes[1].late
     with pytest.raises(Refusal) as info:
@@ -249,11 +264,24 @@ def test_m3_review_keeps_or_cancels_from_the_start_of_the_year_of_the_change():
     now = datetime(2027, 3, 10, 2, tzinfo=timezone.utc)
     state = advance_to(designated(), now)
     for day in ("2026-11-30", "2027-01-15"):
-        state = run(state, "report_major_change", {"actor": f.actor("county_department", "dinghai"), "request_id": f.rid(),
-                                                   "kind": "restructuring", "happened_on": day, "description": "重组"},
-                    now=now).state
+        state = report_change(state, {"actor": f.actor("county_department", "dinghai"), "request_id": f.rid(),
+                                      "kind": "restructuring", "happened_on": day, "description": "重组"}, now).state
     a, b = state.operating.major_changes
     state = run(state, "record_major_change_review", bureau(change_id=a.id, still_eligible=True, finding="仍符合"), now=now).state
     assert state.phase == "designated" and state.operating.major_changes[0].status == "kept"
     state = run(state, "record_major_change_review", bureau(change_id=b.id, still_eligible=False, finding="不再符合"), now=now).state
     assert state.phase == "cancelled" and state.operating.cancelled_from == date(2027, 1, 1)
+
+
+def test_pd10_m3_report_recorded_before_pd10_keeps_the_nominal_window():
+    """docs/rollout.md: a report before PD10 took effect asks for no calendar activity (its history
+    has none) and keeps PD3's nominal end."""
+    from rules.operating import PD10_WINDOW_FROM, change_window
+
+    now = PD10_WINDOW_FROM - timedelta(days=1)
+    state = advance_to(designated(), now)
+    payload = {"actor": f.actor("implementing_entity"), "request_id": f.rid(), "kind": "merger",
+               "description": "吸收合并", "happened_on": "2026-07-31"}
+    assert change_window(state, parse("report_major_change", payload), now) is None
+    change = run(state, "report_major_change", payload, now=now).state.operating.major_changes[0]
+    assert change.window_ends_at == end_of_day(date(2026, 10, 31)) and change.window_nominal_ends_at is None

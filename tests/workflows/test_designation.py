@@ -93,7 +93,7 @@ async def test_d7_repeated_request_id_returns_first_result(centers):
     first = await handle.execute_update("submit_application", payload)
     again = await handle.execute_update("submit_application", payload)
     assert again["duplicate"] is True and again["summary"] == first["summary"]
-    assert (await state_of(handle)).revision == first["state"]["revision"]
+    assert (await state_of(handle)).revision == first["revision"]
 
 
 async def test_d3_rejected_signal_is_recorded_not_failing(centers):

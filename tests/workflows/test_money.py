@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 from db.ledger import center_balances, city_totals, list_entries
 from db.outcomes import list_audit
 from models.state import CenterState
-from rules.calendar import add_years, end_of_day
+from rules.calendar import default_calendar, end_of_day, period_end
 from tests.fixtures import factories as f
 from tests.workflows.flows import designate, state_of, today, until
 
@@ -34,6 +34,11 @@ D = Decimal
 async def db_pool(fresh_db_pool: asyncpg.Pool) -> asyncpg.Pool:
     """A fresh database per test, so the yearly cap is this test's alone."""
     return fresh_db_pool
+
+
+def s3_end(first_day: date):
+    """PD5, PD10: 2 years from the first advance, on the next working day if that is a rest day."""
+    return period_end(first_day, years=2, calendar=default_calendar()).due_at
 
 
 def bureau() -> dict[str, Any]:
@@ -175,7 +180,7 @@ async def test_pd5_s3_deadline_runs_from_the_first_advance(centers, env):
     state = await state_of(handle)
     deadline = state.deadline("s3-designation")
     assert state.phase == "preparing" and deadline is not None and deadline.rule_id == "S3"
-    assert deadline.due_at == end_of_day(add_years(first_day, 2)) and state.subsidy.first_advance_on == first_day
+    assert deadline.due_at == s3_end(first_day) and state.subsidy.first_advance_on == first_day
     await sleep_until(env, end_of_day(date(first_day.year + 1, 1, 10)))
     await handle.execute_update("grant_advance", grant("300000"))  # this year's, by default
     state = await state_of(handle)
@@ -191,7 +196,7 @@ async def test_s3_deadline_fires_on_undesignated_center(centers, env, db_pool, s
     handle = await centers.start(profile)
     first_day = await today(env)
     await handle.execute_update("grant_advance", grant("1000000", first_day.year))
-    due_at = end_of_day(add_years(first_day, 2))
+    due_at = s3_end(first_day)
     await sleep_until(env, due_at - timedelta(hours=1))
     assert not (await state_of(handle)).subsidy.s3_lapsed
     await sleep_until(env, due_at + timedelta(hours=1))
@@ -226,7 +231,7 @@ async def test_s3_deadline_does_not_fire_on_designated_center(centers, env, db_p
     assert (await state_of(handle)).deadline("s3-designation") is not None
     state = await designate(handle, env)
     assert state.deadline("s3-designation") is None
-    await sleep_until(env, end_of_day(add_years(first_day, 2)) + timedelta(days=1))
+    await sleep_until(env, s3_end(first_day) + timedelta(days=1))
     state = await state_of(handle)
     assert not state.subsidy.s3_lapsed and state.subsidy.clawbacks == []
     later = await today(env)

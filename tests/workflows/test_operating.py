@@ -12,7 +12,7 @@ from db.outcomes import active_bans, get_center
 from models import search_attributes as sa
 from models.effects import BanQuery
 from models.state import CenterState
-from rules.calendar import end_of_day, local_date
+from rules.calendar import default_calendar, end_of_day, local_date, period_end
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import chain_histories
 from tests.workflows.flows import designate, state_of, until
@@ -38,6 +38,8 @@ async def test_m1_m7_designated_in_the_second_half_graded_for_ten_years(centers,
     histories = await chain_histories(client, handle.id, handle.result_run_id)
     assert len(histories) >= 11  # the designation run, then one run per calendar year
     assert max(len(h.events) for h in histories) < MAX_EVENTS_PER_RUN
+    # The state budget (issue 9): ten years of a typical life are a few dozen KB, not megabytes.
+    assert len(state.model_dump_json().encode()) < 48 * 1024
     # The `centers` fixture replays every run of the chain when the test ends.
 
 
@@ -138,27 +140,31 @@ async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_
     graded_on = date(year + 1, 3, 2)
     state = await report_and_grade(handle, env, year, "不合格", on=graded_on)
     assert state.phase == "rectifying"
-    assert state.deadline(f"rectification-{year}").due_at == end_of_day(date(year + 2, 3, 2))  # PD4
-    await sleep_until_local(env, date(year + 2, 3, 3), hour=1)
+    rectification = period_end(graded_on, years=1, calendar=default_calendar())  # PD4, PD10
+    assert state.deadline(f"rectification-{year}").due_at == rectification.due_at
+    await sleep_until_local(env, rectification.day + timedelta(days=1), hour=1)
     final = await handle.result()
     assert final.phase == "delisted" and final.operating.rectifications[-1].result == "lapsed"
+    delisted_on = local_date(final.ended_at)
     async with db_pool.acquire() as conn:
         bans = await active_bans(conn, BanQuery(
             implementing_entity_code=profile.implementing_entity.credit_code, lead_unit_code="none",
             field="marine_biomedicine", on=date(year + 2, 6, 1)))
-    assert [(b.rule_id, b.ends_on) for b in bans] == [("M2", date(year + 4, 3, 2))]
+    ban_end = period_end(delisted_on, years=2, calendar=default_calendar())  # PD7, PD10: settled when read
+    assert [(b.rule_id, b.ends_on, b.provisional) for b in bans] == [("M2", ban_end.day, False)]
 
 
 async def test_m4_pd7_two_unqualified_years_in_a_row_revoked(centers, env, db_pool):
     """Where M2 meets M4 (4): the second unqualified grade comes while the first year's
-    rectification still runs (until 5 March); it revokes at once and bans the lead unit from the
-    same type only, not the entity (docs/operating-life.md)."""
+    rectification still runs (until 5 March); it revokes at once and bans the implementing entity
+    and the lead unit from the same type only (PD7, docs/operating-life.md)."""
     profile = f.profile()
     handle = await centers.start(profile)
     state = await designate_for_next_year(handle, env)
     year = state.designation.on.year + 1
     state = await report_and_grade(handle, env, year, "不合格", on=date(year + 1, 3, 5))
-    assert state.deadline(f"rectification-{year}").due_at == end_of_day(date(year + 2, 3, 5))
+    rectification = period_end(date(year + 1, 3, 5), years=1, calendar=default_calendar())
+    assert state.deadline(f"rectification-{year}").due_at == rectification.due_at
     state = await report_and_grade(handle, env, year + 1, "不合格", on=date(year + 2, 3, 1))
     assert state.phase == "revoked" and state.operating.revocation.ground == "unqualified_two_years"
     assert state.operating.rectifications[-1].result == "superseded" and state.agenda == []
@@ -172,7 +178,11 @@ async def test_m4_pd7_two_unqualified_years_in_a_row_revoked(centers, env, db_po
         entity = await active_bans(conn, BanQuery(
             implementing_entity_code=profile.implementing_entity.credit_code, lead_unit_code="none",
             field=profile.field.value, on=date(year + 2, 3, 2)))
-    assert [b.rule_id for b in same_type] == ["M4"] and other_type == [] and entity == []
+        entity_other_type = await active_bans(conn, BanQuery(
+            implementing_entity_code=profile.implementing_entity.credit_code, lead_unit_code="none",
+            field="ships_offshore", on=date(year + 2, 3, 2)))
+    assert [b.rule_id for b in same_type] == ["M4"] and other_type == []
+    assert [(b.rule_id, b.subject_kind) for b in entity] == [("M4", "implementing_entity")] and entity_other_type == []
 
 
 async def test_pd3_m3_change_on_30_november_window_ends_last_day_of_february(centers, env):
@@ -184,7 +194,9 @@ async def test_pd3_m3_change_on_30_november_window_ends_last_day_of_february(cen
         "actor": f.actor("implementing_entity"), "request_id": f.rid(), "kind": "merger",
         "happened_on": date(year, 11, 30).isoformat(), "description": "吸收合并某公司"})
     (change,) = (await state_of(handle)).operating.major_changes
-    assert change.window_ends_at == end_of_day(date(year + 1, 2, 29 if (year + 1) % 4 == 0 else 28))
+    window = period_end(date(year, 11, 30), months=3, calendar=default_calendar())  # PD3, PD10
+    assert window.nominal == date(year + 1, 2, 29 if (year + 1) % 4 == 0 else 28)
+    assert change.window_ends_at == window.due_at
     assert not change.late
 
 

@@ -39,7 +39,7 @@ SCENARIOS = {
     "unqualified-then-rectified": unqualified_then_rectified,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import HIDE_INTERNAL_DEADLINES, CenterLifecycle
+from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, CenterLifecycle
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -84,7 +84,7 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]

@@ -8,17 +8,16 @@ import uuid
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.worker import Worker
 
 import pytest
 
-from activities.registry import build_activities
 from db.outcomes import get_center, list_audit
 from models import search_attributes as sa
 from models.directory import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import CenterState, LifecycleInput
 from tests.fixtures import factories as f
+from tests.fixtures.temporal import lifecycle_worker
 from workflows import visibility
 from workflows.lifecycle import CenterLifecycle
 
@@ -36,8 +35,7 @@ async def test_d1_lifecycle_opens_visible_in_ui_with_audit_row_and_mail(dev_clie
     profile = f.profile()
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
     lifecycle = LifecycleInput(profile=profile, policy=GUIDELINE_2025, offices=load_offices(profile.county))
-    async with Worker(dev_client, task_queue=task_queue, workflows=[CenterLifecycle],
-                      activities=build_activities(db_pool, worker_settings)):
+    async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         handle = await dev_client.start_workflow(
             CenterLifecycle.run, lifecycle, id=f"center-{profile.center_id}", task_queue=task_queue,
             static_summary=f"{profile.proposed_name} · dinghai · new_materials",
