@@ -18,10 +18,8 @@ import psutil
 
 from bench.report import note, target
 from bench.stack import Stack, stack
-from db.mailer import deliver_pending
 from db.outcomes import record_batch
 from models.effects import Email, OutcomeBatch
-from models.mail import SmtpSettings
 from tests.fixtures import factories as f
 
 WORKER_LIMIT_MIB = 1024
@@ -54,23 +52,28 @@ async def memory(s: Stack, lifecycles: int) -> None:
 
 
 async def mail_burst(s: Stack, count: int) -> None:
+    """The reminders fall due together: their outbox rows are written (as record_outcomes writes
+    them) and the worker's outbox dispatcher delivers them; clocked until the last one arrives."""
     now = datetime.now(UTC)
+    mail_dir = s.workdir / "mail"
+    already = len(list(mail_dir.glob("*.eml")))
+    began = time.perf_counter()
     async with s.pool.acquire() as conn:
         for i in range(count):
-            center = f"burst-{i:04d}"
+            center = f"burst-{uuid.uuid4().hex[:6]}-{i:04d}"
             await record_batch(conn, OutcomeBatch(center_id=center, emails=[Email(
                 key=f"{center}:1:reminder-{now:%Y%m%d}", center_id=center, to=[f"contact{i}@center.example"],
                 subject=f"[PD9] 提醒 / reminder — {center}", body="年度报告截止前7天提醒\n", rule_id="PD9")]))
-    smtp = SmtpSettings.from_settings(s.settings)
-    began = time.perf_counter()
-    await asyncio.gather(*(deliver_pending(s.pool, smtp) for _ in range(4)))  # 4 senders, as 4 activities
+    while len(list(mail_dir.glob("*.eml"))) < already + count and time.perf_counter() - began < 600:
+        await asyncio.sleep(0.2)
     took = time.perf_counter() - began
-    ids = [line for p in (s.workdir / "mail").glob("*.eml")
+    await asyncio.sleep(2)  # anything sent twice would arrive now
+    ids = [line for p in mail_dir.glob("*.eml")
            for line in p.read_text(errors="replace").splitlines() if line.lower().startswith("message-id:")]
     duplicates = len(ids) - len(set(ids))
-    note(f"{count} reminders: {len(ids)} received in {took:.1f} s, {duplicates} duplicates by Message-ID")
+    note(f"{count} reminders: {len(ids) - already} received in {took:.1f} s, {duplicates} duplicates by Message-ID")
     target("mail_burst_1000_seconds", f"{took * 1000 / count:.1f} s per 1,000", "< 120 s", took * 1000 / count < 120)
-    target("mail_burst_duplicates", str(duplicates), "0", duplicates == 0 and len(ids) == count)
+    target("mail_burst_duplicates", str(duplicates), "0", duplicates == 0 and len(ids) == already + count)
 
 
 async def main(lifecycles: int = 500, mails: int = 1000) -> None:

@@ -3,6 +3,7 @@ an SMTP sink, and an in-process worker with the lifecycle and the no-op comparis
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -26,12 +27,14 @@ from db.embedded import start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from db.pool import create_pool
 from models.directory import load_offices
+from models.mail import SmtpSettings
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
 from models.state import LifecycleInput
 from rules import calendar
 from tests.fixtures.calendar import write_test_years
 from tests.fixtures.temporal import register_search_attributes
+from workers.outbox import OutboxDispatcher
 from workers.settings import Settings
 from workers.smtp_sink import start_sink
 from workers.temporal_dev import free_port, start_dev_server
@@ -81,10 +84,16 @@ async def stack(server: str = "dev", *, max_cached_workflows: int = 1000) -> Asy
             await register_search_attributes(env.client)
             client = env.client
         settings = Settings(smtp_host="127.0.0.1", smtp_port=port)
-        async with Worker(client, task_queue=TASK_QUEUE, workflows=[CenterLifecycle, NoopLifecycle],
-                          activities=[*build_activities(pool, settings), noop_activity],
-                          max_cached_workflows=max_cached_workflows):
-            yield Stack(client, pool, settings, workdir, env, dev.process.pid if dev else None)
+        stop = asyncio.Event()  # the worker process runs the outbox dispatcher beside the worker
+        dispatcher = asyncio.create_task(OutboxDispatcher(pool, SmtpSettings.from_settings(settings)).run(stop))
+        try:
+            async with Worker(client, task_queue=TASK_QUEUE, workflows=[CenterLifecycle, NoopLifecycle],
+                              activities=[*build_activities(pool, settings), noop_activity],
+                              max_cached_workflows=max_cached_workflows):
+                yield Stack(client, pool, settings, workdir, env, dev.process.pid if dev else None)
+        finally:
+            stop.set()
+            await dispatcher
     finally:
         if env is not None:
             await env.shutdown()
