@@ -22,17 +22,20 @@ EVENTS_PER_CENTER_YEAR = 100
 
 
 async def main(centers: int = 1) -> None:
-    async with stack("skip") as s:
-        assert s.env is not None
-        walls = []
-        for _ in range(centers):  # one after another: the server's clock is shared
+    """``centers`` decades one after another, each on a fresh time-skipping server (its clock only
+    moves forward, and the notice of the next center must fall in the working-day data)."""
+    walls = []
+    for _ in range(centers):
+        async with stack("skip") as s:
+            assert s.env is not None
             handle = await s.start_center(f.profile(f"bench-{uuid.uuid4().hex[:6]}"))
             began = time.perf_counter()
             state = await ten_year_lifecycle(handle, s.env)
             walls.append(time.perf_counter() - began)
-        histories = await chain_histories(s.client, handle.id, handle.result_run_id)
+            histories = await chain_histories(s.client, handle.id, handle.result_run_id)
     report(histories, state)
     per_decade = sum(walls) / len(walls)
+    note(f"wall time per center-decade: {', '.join(f'{w:.1f} s' for w in walls)}")
     target("decade_wall_per_center", f"{per_decade:.1f} s", "< 2 s", per_decade < 2)
 
 
