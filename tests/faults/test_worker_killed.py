@@ -97,3 +97,42 @@ async def test_worker_killed_inside_record_outcomes_then_resent_equals_an_uninte
                 except asyncio.TimeoutError:
                     process.kill()
                     await process.wait()
+
+
+@pytest.mark.timeout(300)
+async def test_worker_killed_between_outcome_commit_and_mail_delivery_mail_arrives_once(
+        ops_server, ops_client, database_url, smtp_server, db_pool, tmp_path):
+    """The first worker's SMTP server is unreachable, so its outcomes are committed but no mail left;
+    it is killed, and the worker that takes over delivers each message once (by Message-ID)."""
+    from workers.temporal_dev import free_port
+
+    unreachable = _settings(ops_server, database_url, smtp_server).model_copy(update={"smtp_port": free_port()})
+    first = await _worker_process(unreachable, tmp_path / "first.log")
+    second = None
+    try:
+        center = await _start(ops_client, unreachable.task_queue)
+        payload = _application()
+        await center.execute_update("submit_application", payload, result_type=ActionResult)
+        state = await center.query("state", result_type=CenterState)
+        rows = (await outcome_of(db_pool, state.center_id))["outbox"]
+        assert len(rows) == 2 and not any(r["sent_at"] for r in rows)  # committed, not delivered
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+
+        second = await _worker_process(unreachable.model_copy(update={"smtp_port": smtp_server.port}),
+                                       tmp_path / "second.log")
+        again = await center.execute_update("submit_application", payload, result_type=ActionResult)
+        assert again.duplicate
+        mail = await delivered(db_pool, smtp_server, state.center_id)
+        assert sorted(mail) == sorted(r["message_id"] for r in rows)  # each once, none lost
+        audits = (await outcome_of(db_pool, state.center_id))["audits"]
+        assert [a[0] for a in audits if a[1] == "accepted"] == ["submit_application"]
+    finally:
+        for process in (first, second):
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 30)
+                except asyncio.TimeoutError:
+                    process.kill()
+                    await process.wait()
