@@ -12,9 +12,10 @@ import asyncio
 import gc
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psutil
+from temporalio.service import RPCError
 
 from bench.report import note, target
 from bench.stack import Stack, stack
@@ -25,11 +26,19 @@ from tests.fixtures import factories as f
 WORKER_LIMIT_MIB = 1024
 
 
-async def opened(s: Stack, count: int) -> None:
-    handles = await asyncio.gather(*(s.start_center(f.profile(f"scale-{uuid.uuid4().hex[:10]}"))
-                                     for _ in range(count)))
-    for handle in handles:  # a query is answered by the worker: the workflow is in its cache, waiting
-        await handle.query("state")
+async def opened(s: Stack, count: int, chunk: int = 50) -> None:
+    """Start ``count`` lifecycles, ``chunk`` at a time, each answered a query: then the worker holds
+    it in its sticky cache, waiting for its next deadline (a query is answered by the worker)."""
+    for first in range(0, count, chunk):
+        handles = await asyncio.gather(*(s.start_center(f.profile(f"scale-{uuid.uuid4().hex[:10]}"))
+                                         for _ in range(min(chunk, count - first))))
+        for handle in handles:
+            for attempt in range(10):
+                try:
+                    await handle.query("state", rpc_timeout=timedelta(seconds=30))
+                    break
+                except RPCError:  # a busy shared machine: the first workflow task is still queued
+                    await asyncio.sleep(1 + attempt)
 
 
 async def memory(s: Stack, lifecycles: int) -> None:
