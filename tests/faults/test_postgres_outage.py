@@ -1,6 +1,7 @@
 """PostgreSQL outage during an action: the embedded server is stopped, an action is sent, the server
 is started again. The action lands once, with its audit row and its ledger entry; no workflow task
-fails. On the dev server, with the worker's activities retrying against the real database.
+fails; the worker's outbox dispatcher lives through it and sends the mail. On the dev server, with the
+worker's activities retrying against the real database.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ async def test_postgres_stopped_during_an_advance_it_lands_once_with_audit_and_l
                                           profile.center_id)
             assert [a["outcome"] for a in audits] == ["accepted"]
             assert [(r["kind"], str(r["amount_yuan"])) for r in ledger] == [("advance", "1000.00")]
+            for _ in range(150):  # the outbox dispatcher lived through the outage and sends the mail
+                async with pool.acquire() as conn:
+                    unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE center_id = $1 AND sent_at IS NULL",
+                                                 profile.center_id)
+                if not unsent:
+                    break
+                await asyncio.sleep(0.2)
+            assert unsent == 0
             history = await handle.fetch_history()
             assert [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED] == []
             await replayer().replay_workflow(history)
