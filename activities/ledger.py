@@ -14,8 +14,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import permanent_database_errors_fail_fast
-from db.ledger import CapExceeded, LedgerKeyConflict, reserve_advance
-from models.subsidy import AdvanceRequest, LedgerEntry
+from db.ledger import CapExceeded, LedgerKeyConflict, reserve_advance, reserve_subsidy_advance
+from models.subsidy import AdvanceRequest, AdvanceRequestPD11, AdvanceReservation, LedgerEntry
 
 log = structlog.get_logger(__name__)
 
@@ -52,3 +52,26 @@ class LedgerActivities:
         log.info("advance_reserved", center_id=entry.center_id, year=entry.year, amount=str(entry.amount_yuan),
                  key=entry.key)
         return stored
+
+    @activity.defn(name="reserve_subsidy_advance")
+    @permanent_database_errors_fail_fast
+    async def reserve_subsidy_advance(self, request: AdvanceRequestPD11) -> AdvanceReservation:
+        """S1, S2, S3, PD6, PD11, PD12: the advance if every per-center rule and the city cap allow it.
+
+        A refusal is a result (rule, field, message) that ``grant_advance`` turns into a refusal of the
+        action; only a key conflict or a lost connection raises.
+        """
+        entry = request.entry
+        try:
+            async with self._pool.acquire() as conn:
+                result = await reserve_subsidy_advance(conn, entry, request.cap_yuan, request.max_years)
+        except LedgerKeyConflict as err:
+            log.error("ledger_key_conflict", key=entry.key, error=str(err))
+            raise ApplicationError(str(err), type="LedgerKeyConflict", non_retryable=True) from err
+        if result.refusal is not None:
+            log.info("advance_refused", center_id=entry.center_id, year=entry.year, amount=str(entry.amount_yuan),
+                     rule_id=result.refusal.rule_id, reason=result.refusal.message)
+        else:
+            log.info("advance_reserved", center_id=entry.center_id, year=entry.year, amount=str(entry.amount_yuan),
+                     key=entry.key)
+        return result

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from activities.calendar import compute_notice_end, settle_period_ends
+from activities.designation import DesignationActivities
 from activities.ledger import LedgerActivities
 from activities.monitoring import MonitoringActivities
 from activities.outcomes import OutcomeActivities
@@ -28,5 +29,7 @@ def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., An
         compute_notice_end,
         settle_period_ends,
         ledger.reserve_advance,
+        ledger.reserve_subsidy_advance,
+        DesignationActivities(pool).find_live_centers_named,
         MonitoringActivities(pool).load_status_board,
     ]

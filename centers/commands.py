@@ -25,12 +25,12 @@ from db.outcomes import record_batch
 from models import search_attributes as sa
 from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
-from models.policy import GUIDELINE_2025
+from models.policy import policy_in_force
 from models.profile import CenterProfile
 from db.mailer import undelivered_mail
 from models.mail import UndeliveredMail
 from models.state import ActionResult, CenterState, LifecycleInput
-from rules.calendar import end_of_day
+from rules.calendar import end_of_day, local_date
 from rules.catalog import ACTIONS
 from rules.messages import period_note
 from workflows.lifecycle import CenterLifecycle
@@ -79,7 +79,7 @@ async def start(ctx: Context, file: str) -> int:
     except (OSError, KeyError, ValueError) as err:
         raise Failed(f"the staff mailbox directory {offices_file()} has no usable entry for county "
                      f"{profile.county.value}: {err!r}") from None
-    policy = GUIDELINE_2025
+    policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     # The provisional state gives the search attributes and summary the list view shows from the start.
     provisional = CenterState(profile=profile, policy=policy, offices=offices, opened_at=ctx.clock())
     wid = workflow_id(profile.center_id)

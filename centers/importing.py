@@ -15,8 +15,9 @@ from centers.errors import OK, BadInput, Failed
 from centers.payloads import fill_envelope, read_json, validate
 from models.directory import load_offices
 from models.importing import ImportCenter
-from models.policy import GUIDELINE_2025
+from models.policy import policy_in_force
 from models.state import CenterState, LifecycleInput
+from rules.calendar import local_date
 from rules.engine import Refusal
 from rules.importing import import_lifecycle
 from workflows.lifecycle import CenterLifecycle
@@ -29,7 +30,7 @@ async def import_center(ctx: Context, file: str, *, request_id: str | None, acto
                             actor_role=actor_role, actor_county=actor_county)
     imp = validate(ImportCenter, data, "import file")
     assert isinstance(imp, ImportCenter)
-    policy = GUIDELINE_2025
+    policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     offices = load_offices(imp.profile.county)
     fresh = CenterState(profile=imp.profile, policy=policy, offices=offices, opened_at=ctx.clock())
     try:  # the workflow checks again; this answers a person before anything starts

@@ -9,6 +9,7 @@ from typing import Any
 
 from models.directory import COUNTY_NAMES_ZH, FIELD_NAMES_ZH, County, Field
 from models.mail import UndeliveredMail
+from models.subsidy import yuan_text
 from models.state import CenterState, Deadline
 from rules.calendar import SHANGHAI
 from rules.messages import period_note
@@ -74,28 +75,62 @@ def deadline_status(deadline: Deadline, now: datetime) -> str:
     return "due today" if days < 1 else f"in {int(days)} d"
 
 
-def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Key/value lines of a nested JSON value, for the records other rule families keep."""
-    if isinstance(value, dict):
-        out: list[tuple[str, str]] = []
-        for key, item in value.items():
-            out += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
-        return out
-    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
-        out = []
-        for i, item in enumerate(value):
-            out += _flatten(item, f"{prefix}[{i}]")
-        return out
-    if isinstance(value, list):
-        return [(prefix, ", ".join(str(v) for v in value) or "-")]
-    if isinstance(value, str) and len(value) >= 20 and value[10:11] == "T" and value.endswith("Z"):
-        try:  # an instant in the JSON dump: show it in Asia/Shanghai like every other time (PD1)
-            at = datetime.fromisoformat(value)
-            due = prefix.endswith(("deadline_at", "due_at", "ends_at"))  # PD1: a due time reads "X 24:00"
-            return [(prefix, f"{due_text(at) if due else local_text(at)} (Asia/Shanghai)")]
-        except ValueError:
-            pass
-    return [(prefix, "-" if value is None else str(value))]
+def operating_sections(state: CenterState) -> list[str]:
+    """M1, M2, M7 by evaluated year (report, grade, rectification), then M3 changes and M4 revocation."""
+    op = state.operating
+    parts = []
+    rectified = {r.grade_year: r for r in op.rectifications}
+    years = sorted(set(op.years) | set(op.grades) | set(rectified))
+    if years:
+        rows = []
+        for year in years:
+            record = op.years.get(year)
+            report = (record.report_ref or "-") + (" (late)" if record and record.report_late else "") if record else "-"
+            grade = op.grades.get(year)
+            r = rectified.get(year)
+            rectification = (f"{r.started_on} to {due_text(r.due_at)}: {r.result or 'running'}" if r else "-")
+            rows.append((year, report, f"{grade} ({_GRADE_EN.get(grade, '')})" if grade else "-",
+                         local_text(record.graded_at) if record and record.graded_at else "-", rectification))
+        parts.append(_section("operating life by evaluated year (M7 report, M1 grade, M2 rectification)", table(
+            ["year", "report", "grade", "graded", "rectification"], rows)))
+    if op.major_changes:
+        parts.append(_section("major changes (M3)", table(
+            ["id", "kind", "happened", "reported", "window ends", "status"],
+            [(c.id, c.kind.value, c.happened_on, local_text(c.reported_at) + (" (late)" if c.late else ""),
+              due_text(c.window_ends_at), c.status) for c in op.major_changes])))
+    if op.revocation:
+        parts.append(_section("revoked (M4)", f"{local_text(op.revocation.at)}: {op.revocation.ground.value}: "
+                                              f"{op.revocation.evidence}"))
+    if op.cancelled_from:
+        parts.append(_section("cancelled (M3)", f"the designation is cancelled from {op.cancelled_from}"))
+    return parts
+
+
+def money_sections(state: CenterState) -> list[str]:
+    """S1, S2: each subsidy year's advance, assessment and clawback; S3's deadline and lapse."""
+    money = state.subsidy
+    if not money.years and not money.clawbacks:
+        return []
+    rows = []
+    for y in sorted({y.year for y in money.years} | {c.year for c in money.clawbacks}):
+        year, clawback = money.year(y), money.clawback(y)
+        rows.append((
+            y, yuan_text(year.advance_yuan) if year else "-", local_text(year.granted_at) if year else "-",
+            yuan_text(year.amount_due_yuan) if year and year.amount_due_yuan is not None else "not settled",
+            (f"{clawback.rule_id} {yuan_text(clawback.amount_yuan)}, repaid {yuan_text(clawback.repaid_yuan)}, "
+             f"due {clawback.due_on}{'' if clawback.open else ' (closed)'}") if clawback else "-",
+        ))
+    lines = [table(["year", "advance", "granted", "amount due (S2)", "clawback"], rows), "",
+             f"advanced {yuan_text(money.advanced_yuan)}; clawed back {yuan_text(money.clawed_back_yuan)}; "
+             f"outstanding {yuan_text(money.outstanding_yuan)}"]
+    if money.s3_lapsed:
+        lines.append(f"S3: not designated in time; lapsed {local_text(money.s3_lapsed_at)}: no further subsidy")
+    elif money.s3_deadline_at and state.designation is None:
+        lines.append(f"S3: to be designated by {due_text(money.s3_deadline_at)} (Asia/Shanghai)")
+    return [_section("subsidy by year (S1-S3)", "\n".join(lines))]
+
+
+_GRADE_EN = {"优秀": "excellent", "良好": "good", "合格": "qualified", "不合格": "unqualified"}
 
 
 def _section(title: str, body: str) -> str:
@@ -164,14 +199,7 @@ def state_text(state: CenterState, now: datetime, ui_link: str | None = None,
             [(o.id, local_text(o.filed_at), o.objector, o.status, o.finding or o.grounds) for o in state.objections],
         )))
 
-    for title, record in (("operating life (M1-M4, M7)", state.operating), ("subsidy (S1-S3)", state.subsidy)):
-        computed = set(type(record).model_computed_fields)
-        if not record.model_dump(exclude_defaults=True, exclude=computed):
-            continue  # nothing recorded yet: derived totals alone would only be zeros
-        lines = _flatten(record.model_dump(mode="json", exclude_defaults=True))
-        if lines:
-            key_w = max(width(k) for k, _ in lines)
-            parts.append(_section(title, "\n".join(f"{pad(k, key_w)}  {v}" for k, v in lines)))
+    parts += operating_sections(state) + money_sections(state)
 
     if state.bans:
         parts.append(_section("bans imposed (PD7)", table(

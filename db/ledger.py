@@ -6,6 +6,10 @@ Plain async functions over an asyncpg connection, like ``db/outcomes.py``.
   row (``SELECT ... FOR UPDATE``), sums the year's advances and inserts the entry in ONE
   transaction, so two advances racing for the last headroom are serialised and only one passes
   (PD6, DESIGN.md). It is idempotent by key: a retry returns the stored entry and adds nothing.
+- :func:`reserve_subsidy_advance` does the same and also holds every per-center money rule across
+  lifecycles (S1 and PD11: the subsidy years Y..Y+2 from the first advance; S2: one advance per
+  year; S3: none after a lapse; PD12: an advance for year Y only during Y). These live in the
+  ledger, not in one lifecycle's state, because a center may have several lifecycles.
 - :func:`record_entries` writes settlements, clawbacks and repayments (``ON CONFLICT DO NOTHING``);
   ``db.outcomes.record_batch`` calls it in the transaction of the step's audit row.
 - Balances and reports are derived from the entries, never stored.
@@ -15,10 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from models.subsidy import ZERO, CityTotals, LedgerEntry, YearBalance, yuan_text
+from models.subsidy import ZERO, AdvanceReservation, CityTotals, LedgerEntry, LedgerRefusal, YearBalance, yuan_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # PD1
 
 _COLUMNS = "key, center_id, year, kind, amount_yuan, actor, rule_id, at, reference"
 _INSERT = f"""
@@ -104,6 +111,72 @@ async def reserve_advance(conn: asyncpg.Connection, entry: LedgerEntry, cap: Dec
             # Same key taken meanwhile for another year (another lock): never pretend it was written.
             raise LedgerKeyConflict(f"ledger key {entry.key!r} was taken by a concurrent entry")
     return entry
+
+
+class AdvanceRefused(Exception):
+    """S1, S2, S3, PD11, PD12: a per-center rule refuses the advance; names the rule and the field."""
+
+    def __init__(self, rule_id: str, field: str, message: str) -> None:
+        super().__init__(f"{rule_id}: {message}")
+        self.refusal = LedgerRefusal(rule_id=rule_id, field=field, message=message)
+
+
+async def _check_center(conn: asyncpg.Connection, entry: LedgerEntry, max_years: int) -> None:
+    """The per-center rules, read from the ledger under the year's lock (every lifecycle counts)."""
+    granted_in = entry.at.astimezone(SHANGHAI).year
+    if entry.year != granted_in:
+        raise AdvanceRefused("PD12", "year", f"an advance for {entry.year} is granted only during {entry.year} "
+                             f"(Asia/Shanghai); today is in {granted_in}")
+    rows = await conn.fetch(
+        "SELECT kind, year, at FROM subsidy_ledger WHERE center_id = $1 AND kind IN ('advance', 'lapse') ORDER BY id",
+        entry.center_id,
+    )
+    lapse = next((r for r in rows if r["kind"] == "lapse"), None)
+    if lapse is not None:
+        raise AdvanceRefused("S3", "designation", f"the center was not designated within 2 years of its first "
+                             f"subsidy (lapsed {lapse['at'].astimezone(SHANGHAI).date()}); it gets no further "
+                             "subsidy, in this or any later lifecycle (S3, PD11)")
+    years = sorted({r["year"] for r in rows if r["kind"] == "advance"})
+    if entry.year in years:
+        raise AdvanceRefused("S2", "year", f"the {entry.year} advance of this center was already granted; "
+                             "one advance per year")
+    if years:
+        first = years[0]
+        last = first + max_years - 1
+        if entry.year > last:
+            raise AdvanceRefused("PD11", "year", f"a single center is subsidized for at most {max_years} years, "
+                                 f"{first} to {last} from its first advance (S1, PD11); granted: "
+                                 f"{', '.join(map(str, years))}")
+
+
+async def reserve_subsidy_advance(
+    conn: asyncpg.Connection, entry: LedgerEntry, cap: Decimal, max_years: int
+) -> AdvanceReservation:
+    """S1, S2, S3, PD6, PD11, PD12: check every per-center rule and the city cap, then write the
+    advance, in ONE transaction under the year's budget lock. A refusal writes nothing and says why.
+
+    A retry with the same key returns the stored entry (checked before the rules, which it now breaks).
+    """
+    if entry.kind != "advance":
+        raise ValueError(f"reserve_subsidy_advance takes advances, not {entry.kind}")
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "INSERT INTO subsidy_budget (year, cap_yuan) VALUES ($1, $2) ON CONFLICT (year) DO NOTHING",
+                entry.year, cap,
+            )
+            await conn.execute("SELECT 1 FROM subsidy_budget WHERE year = $1 FOR UPDATE", entry.year)
+            stored = await get_entry(conn, entry.key)
+            if stored is not None:
+                if not _same(stored, entry):
+                    raise LedgerKeyConflict(f"ledger key {entry.key!r} is already used by a different entry: {stored}")
+                return AdvanceReservation(entry=stored)
+            await _check_center(conn, entry, max_years)
+            return AdvanceReservation(entry=await reserve_advance(conn, entry, cap))
+    except CapExceeded as err:
+        return AdvanceReservation(refusal=LedgerRefusal(rule_id="PD6", field="amount_yuan", message=str(err)))
+    except AdvanceRefused as err:
+        return AdvanceReservation(refusal=err.refusal)
 
 
 async def record_entries(conn: asyncpg.Connection, entries: Iterable[LedgerEntry]) -> None:

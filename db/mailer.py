@@ -110,7 +110,8 @@ class DeliveryRound:
 
 def backoff_seconds(attempts: int, smtp: SmtpSettings) -> float:
     """Exponential backoff after ``attempts`` failed tries, capped (temporary failures only)."""
-    return float(min(smtp.retry_base_seconds * 2 ** max(attempts - 1, 0), smtp.retry_max_seconds))
+    exponent = min(max(attempts - 1, 0), 40)  # 2**40 base seconds is past any cap; no float overflow
+    return float(min(smtp.retry_base_seconds * 2 ** exponent, smtp.retry_max_seconds))
 
 
 async def deliver_pending(
@@ -118,7 +119,7 @@ async def deliver_pending(
     smtp: SmtpSettings,
     keys: Sequence[str] | None = None,
     *,
-    batch: int = 50,
+    batch: int = 1,
     on_sent: Callable[[str], None] | None = None,
 ) -> DeliveryRound:
     """Send the due outbox rows (of ``keys``, or all) over one SMTP connection; never raises for SMTP.

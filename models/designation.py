@@ -14,6 +14,8 @@ class Application(BaseModel):
     submitted_at: datetime
     submitted_by: str
     commitment_letter_ref: str = Field(description="D4: reference of the integrity commitment letter")
+    lead_unit_kind: str | None = Field(default=None, description="D3 (1): the kind declared; 'other' needs a PD17 exception")
+    construction_plan_ref: str | None = Field(default=None, description="PD17, M7: reference of the construction plan")
 
 
 class CountyReview(BaseModel):
@@ -34,6 +36,9 @@ class CityEvaluation(BaseModel):
     score: float
     propose: bool
     opinion: str
+    lead_unit_exception: str | None = Field(
+        default=None, description="PD17: the bureau's recorded exception admitting a lead unit of another kind"
+    )
 
 
 class Notice(BaseModel):
@@ -43,6 +48,10 @@ class Notice(BaseModel):
     ends_at: datetime = Field(description="24:00 Asia/Shanghai of the 5th working day, as UTC")
     reference: str
     ended: bool = False
+    automatic_designation: bool = Field(
+        True, description="PD16: False = the bureau issues the designation document (issue_designation); True only "
+                          "for a notice published before PD16, which designates by itself when it ends (patch)",
+    )
 
 
 class Objection(BaseModel):
@@ -58,8 +67,9 @@ class Objection(BaseModel):
 
 
 class Designation(BaseModel):
-    """D7: the designation document and the center's official name."""
+    """D7, PD16: the designation document and the center's official name."""
 
-    on: date
-    name: str
-    document_ref: str | None = None
+    on: date = Field(description="PD16: the date of the designation document")
+    name: str = Field(description="D7, PD16: 舟山市××产业创新中心")
+    document_ref: str | None = Field(default=None, description="PD16: the document number (None before PD16)")
+    issued_by: str | None = None

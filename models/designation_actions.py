@@ -76,10 +76,15 @@ class IntegrityCommitment(BaseModel):
 
 
 class SubmitApplication(Action):
-    """D3, D4, PD7: the implementing entity applies (through its county department)."""
+    """D3, D4, PD7, PD17: the implementing entity applies to its county department."""
 
     checklist: Checklist
-    commitment_letter: IntegrityCommitment | None = Field(description="D4: mandatory")
+    commitment_letter: IntegrityCommitment | None = Field(
+        description="D4, PD17: mandatory; signed by the lead unit, dated no later than the application"
+    )
+    construction_plan: Reference | None = Field(
+        default=None, description="PD17, M7: reference of the construction plan (建设方案); required",
+    )
     materials: list[Reference] = Field(default_factory=list, max_length=MAX_MATERIALS, description="D4: references of the application materials")
     partner_agreements: dict[CreditCode, Reference] = Field(
         default_factory=dict, max_length=MAX_PARTNER_AGREEMENTS, description="M6: partner credit code -> reference of the signed cooperation agreement"
@@ -112,13 +117,21 @@ class RecordCityEvaluation(Action):
     propose: Flag = Field(description="Propose for designation (on the list) or reject")
     report_ref: Reference
     evaluated_on: Day | None = Field(default=None, description="Date of the review report; today if omitted")
+    lead_unit_exception: Note | None = Field(
+        default=None,
+        description="PD17, D3 (1): the bureau's exception admitting a lead unit of another kind (原则上); "
+                    "required to propose such a center",
+    )
 
 
 class PublishNotice(Action):
-    """D7, PD2: the bureau publishes the proposed designation for 5 working days."""
+    """D7, PD2: the bureau publishes the proposed designation for the policy's number of working days."""
 
-    published_on: Day
+    published_on: Day | None = Field(None, description="D7: the day the notice is published; today if omitted")
     reference: Reference = Field(description="Where it is published, document number")
+    recorded_late: Note | None = Field(
+        None, description="D7: why a notice that has already ended is recorded only now (required then); "
+                          "the audit log and the notice's email carry it")
 
 
 class FileObjection(Action):
@@ -127,6 +140,9 @@ class FileObjection(Action):
     objector: Name
     contact: Line(200)
     grounds: Paragraph(2000)
+    received_on: Day | None = Field(
+        None, description="D7: for an objection the city bureau received offline, the day it arrived (within the "
+                          "notice); it may be entered after the notice ended, until the designation is issued")
 
 
 class ResolveObjection(Action):
@@ -141,3 +157,31 @@ class Withdraw(Action):
     """The implementing entity withdraws before designation."""
 
     reason: Note
+
+
+NAME_PREFIX = "舟山市"
+NAME_SUFFIX = "产业创新中心"
+
+
+class IssueDesignation(Action):
+    """D7, PD16: the city bureau issues the designation document after a notice with no open objection."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "actor": {"name": "赵强", "role": "city_bureau", "county": None}, "request_id": "designate-zs-new-materials-01",
+        "document_number": "舟科发〔2026〕18号", "issued_on": "2026-05-26", "name_xx": "新材料",
+    }]})
+
+    document_number: Reference = Field(description="PD16: number of the designation document")
+    issued_on: Day = Field(description="PD16: date of the document: after the notice ended, not in the future")
+    name_xx: Line(40) | None = Field(
+        default=None,
+        description="PD16: the ×× of 舟山市××产业创新中心; the field's Chinese name if omitted; must give a name "
+                    "no live center already has",
+    )
+
+
+class NameQuery(BaseModel):
+    """Argument of ``find_live_centers_named`` (PD16)."""
+
+    center_id: str
+    name: str

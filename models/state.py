@@ -113,6 +113,10 @@ class CenterState(BaseModel):
     ended_at: datetime | None = None
     end_reason: str | None = None
     seq: int = Field(0, description="Counter for ids of objections, changes and ledger entries")
+    rule_book_pd11: bool = Field(
+        True, description="PD11-PD17 apply to this run; False only on a run begun before the patch "
+                          "pd1x-rule-book-pd11-pd17 (workflows/lifecycle.py, docs/rollout.md)",
+    )
     chain_id: str | None = Field(
         None, description="Run id of the lifecycle's first run: makes every idempotency key unique per lifecycle"
     )

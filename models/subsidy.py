@@ -76,7 +76,7 @@ def yuan_zh(amount: Decimal) -> str:
     return f"{amount.quantize(FEN):,}元"
 
 
-LedgerKind = Literal["advance", "settlement", "clawback", "repayment"]
+LedgerKind = Literal["advance", "settlement", "clawback", "repayment", "lapse"]
 
 
 class LedgerEntry(BaseModel):
@@ -86,6 +86,8 @@ class LedgerEntry(BaseModel):
     ``settlement``: the amount the performance assessment found due for ``year`` (S2; may be 0).
     ``clawback``: owed back by the center for ``year`` (S2 excess, or S3 unused subsidy).
     ``repayment``: repaid by the center against the clawback of ``year``.
+    ``lapse``: S3, PD11: the center was not designated in time and gets no further subsidy, in any
+    lifecycle (amount 0; ``year`` is the year of the first advance).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -102,7 +104,7 @@ class LedgerEntry(BaseModel):
 
     @model_validator(mode="after")
     def _positive_money(self) -> LedgerEntry:
-        if self.kind != "settlement" and self.amount_yuan <= 0:
+        if self.kind not in ("settlement", "lapse") and self.amount_yuan <= 0:
             raise ValueError(f"a {self.kind} entry needs a positive amount")
         return self
 
@@ -112,6 +114,27 @@ class AdvanceRequest(BaseModel):
 
     entry: LedgerEntry
     cap_yuan: PositiveYuan = Field(description="S1, PD6: the yearly city cap in the center's frozen policy (PD8)")
+
+
+class AdvanceRequestPD11(AdvanceRequest):
+    """Argument of ``reserve_subsidy_advance`` (S1, S2, S3, PD11, PD12): the per-center limits too."""
+
+    max_years: int = Field(ge=1, description="S1, PD11: the subsidy years Y..Y+max_years-1 from the first advance")
+
+
+class LedgerRefusal(BaseModel):
+    """Why the ledger refused an advance: the rule and the payload field, for the user."""
+
+    rule_id: str
+    field: str
+    message: str
+
+
+class AdvanceReservation(BaseModel):
+    """Result of ``reserve_subsidy_advance``: the stored advance, or why it was refused (nothing written)."""
+
+    entry: LedgerEntry | None = None
+    refusal: LedgerRefusal | None = None
 
 
 class SubsidyYear(BaseModel):

@@ -47,13 +47,24 @@ def remove_deadline(state: CenterState, deadline_id: str) -> Deadline | None:
     return found
 
 
-def recipients(state: CenterState, role: Role) -> list[str]:
-    """Who gets reminders and overdue notices for a deadline that ``role`` must meet."""
+# PD9: the deadlines whose outcome the city bureau decides or records: the M2 result (PD15), the S3
+# lapse and its settlements (PD14), the settlements and clawback repayments (S2, PD13), the
+# designation document and open objections (D7, PD16).
+BUREAU_RECORDS = frozenset({"M2", "S2", "S3", "PD13", "PD14", "PD15", "PD16"})
+
+
+def recipients(state: CenterState, role: Role, rule_id: str | None = None) -> list[str]:
+    """PD9: who gets reminders and overdue notices for a deadline that ``role`` must meet under
+    ``rule_id``; the city bureau also, for every deadline whose outcome it decides or records."""
     if role is Role.IMPLEMENTING_ENTITY:
-        return messages.contacts(state) + messages.county(state)
-    if role is Role.COUNTY_DEPARTMENT:
-        return messages.county(state)
-    return messages.city(state)
+        people = messages.contacts(state) + messages.county(state)
+    elif role is Role.COUNTY_DEPARTMENT:
+        people = messages.county(state)
+    else:
+        return messages.city(state)
+    if rule_id in BUREAU_RECORDS and state.rule_book_pd11:
+        people += [a for a in messages.city(state) if a not in people]
+    return people
 
 
 def pending_reminders(state: CenterState, deadline: Deadline) -> list[tuple[int, datetime]]:
@@ -91,6 +102,9 @@ DUE_PRECEDENCE: dict[str, int] = {
     "operating_year": 20,      # M1: the yearly evaluation cycle opens
     "annual_report": 30,       # M7: overdue notice only
     "annual_evaluation": 31,   # M1: overdue notice only
+    "designation_document": 32,  # PD16: overdue notice only (the bureau issues the document)
+    "objections_open": 33,     # PD16: overdue notice only (the bureau resolves them)
+    "settlement_due": 34,      # PD13: overdue notice only (the bureau settles the year)
     "rectification": 40,       # M2: the period ends (PD15: the bureau records the finding)
     "clawback_due": 50,        # S2/S3: repayment overdue
     "s3_deadline": 60,         # S3: not designated in time: no further subsidy, unused money back
@@ -173,7 +187,7 @@ def remind(state: CenterState, deadline: Deadline, days: int, overtaken: list[in
     email = messages.compose(
         new,
         key=f"{deadline.id}:remind:{days}",
-        to=recipients(new, deadline.who_acts),
+        to=recipients(new, deadline.who_acts, deadline.rule_id),
         rule_id=deadline.rule_id,
         subject_zh=f"提醒：{deadline.title_zh}（还有{days}天）",
         subject_en=f"Reminder: {deadline.title_en} ({days} days left)",

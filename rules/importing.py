@@ -24,7 +24,7 @@ from rules import messages
 from rules.agenda import add_deadline
 from rules.calendar import local_date, period_end
 from rules.engine import Decision, Refusal, settle
-from rules.money import _open_clawback, ledger_key
+from rules.money import _open_clawback, ledger_key, open_settlement_deadline
 from rules.operating import RECTIFICATION, first_evaluated_year, open_year, schedule_year
 from rules.periods import open_period
 
@@ -98,14 +98,21 @@ def import_lifecycle(state: CenterState, imp: ImportCenter, now: datetime) -> De
     if imp.phase == "rectifying":
         _rectifying(state, imp, now)
     ledger = _advances(state, imp, now)
+    # What was already past due on import day is open and overdue from the start, named in the one
+    # import message: no reminder or overdue notice for a time before the import is ever sent.
+    late = [d for d in state.agenda if d.due_at <= now and not d.internal]
+    for d in late:
+        d.overdue = True
+    late_zh = f"导入时已逾期：{'；'.join(d.title_zh for d in late)}。" if late else ""
+    late_en = f" Already overdue at import: {'; '.join(d.title_en for d in late)}." if late else ""
     email = messages.compose(
         state, key="imported", to=messages.everyone(state), rule_id="D7",
         subject_zh="已导入产业创新中心管理系统", subject_en="Brought into the lifecycle service",
         what_zh=f"“{name}”（认定文件 {imp.designation_ref}，{imp.designated_on}）已按 {imp.source_ref} 导入，当前阶段：{imp.phase}。",
         what_en=f"“{name}” (designation {imp.designation_ref}, {imp.designated_on}) was brought in from "
                 f"{imp.source_ref}; phase {imp.phase}.",
-        todo_zh="请核对中心信息；今后的提醒和期限以本系统为准。",
-        todo_en="Check the center's record; reminders and deadlines now come from this service.",
+        todo_zh=f"请核对中心信息；今后的提醒和期限以本系统为准。{late_zh}",
+        todo_en=f"Check the center's record; reminders and deadlines now come from this service.{late_en}",
     )
     summary = (f"imported from {imp.source_ref}: designated {imp.designated_on} ({imp.designation_ref}), "
                f"{len(imp.grades)} grade(s), {len(imp.advances)} advance(s), phase {state.phase.value}")
@@ -161,6 +168,7 @@ def _advances(state: CenterState, imp: ImportCenter, now: datetime) -> list[Ledg
             ledger_key=entry.key, amount_due_yuan=a.amount_due_yuan, assessment_ref=a.assessment_ref,
             settled_at=now if a.amount_due_yuan is not None else None))
         if a.amount_due_yuan is None:
+            open_settlement_deadline(state, a.year, now)  # PD13: the bureau settles it, as any advance
             continue
         ledger.append(LedgerEntry(key=ledger_key(state, "import", str(a.year), "settlement"), center_id=state.center_id,
                                   year=a.year, kind="settlement", amount_yuan=a.amount_due_yuan, actor=who,

@@ -1,19 +1,25 @@
-"""Money: advances, performance settlement, clawback, the yearly cap, the 2-year deadline (S1-S3, PD5, PD6).
+"""Money: advances, performance settlement, clawback, the caps, the 2-year deadline (S1-S3, PD5, PD6, PD11-PD14).
 
 Each rule is enforced in exactly one place:
 
-- S1 (at most ``policy.max_subsidy_years`` subsidized years per center): :func:`check_grant`, on the state.
-- S1/PD6 (the yearly city cap across all centers): the database, through the ``reserve_advance``
+- S1, PD11 (the subsidy years Y..Y+2 from the first advance, per center across lifecycles), S2 (one
+  advance per year), S3 per center (no advance after a lapse, in any lifecycle), PD12 (an advance
+  for Y only during Y) and PD6 (the city cap): the ledger, through the ``reserve_subsidy_advance``
   activity (:func:`advance_reservation`), which checks and writes the advance in one locked
-  transaction; a refusal names PD6, field ``amount_yuan``, and the headroom left.
-- S2 (advance, then settlement on performance, excess clawed back): :func:`check_grant` (one
-  advance per year, this year or next), :func:`check_settle` / :func:`decide_settle`,
-  :func:`check_repayment` / :func:`decide_repayment`, :func:`clawback_overdue`.
-- S3, PD5 (designated within 2 years of the first advance): the deadline opened by
+  transaction (``db/ledger.py``); a refusal names its rule and field.
+- S2 (advance, then settlement on performance, excess clawed back): :func:`check_settle` /
+  :func:`decide_settle`, :func:`check_repayment` / :func:`decide_repayment`, :func:`clawback_overdue`.
+- PD13 (settlement from 1 January of Y+1 or once the center ended or lapsed, never above the
+  advance; a settlement deadline per advance that outlives the lifecycle): :func:`check_settle`,
+  :func:`open_settlement_deadline`, :func:`settlement_overdue`.
+- S3, PD5, PD14 (designated within 2 years of the first advance; at the lapse the bureau settles
+  every unsettled year, nothing is clawed back without that finding): the deadline opened by
   :func:`decide_grant`, closed by :func:`close_s3_deadline` at designation, lapsing in
-  :func:`s3_deadline_passes`; :func:`check_grant` refuses any advance after the lapse.
+  :func:`s3_deadline_passes`.
 
-Pure: no I/O, no clock but ``now``. Amounts are exact ``Decimal`` yuan. Decisions: docs/money.md.
+Runs begun before the patch ``pd1x-rule-book-pd11-pd17`` (``state.rule_book_pd11`` False) keep the
+rules they started with: the per-lifecycle checks of :func:`legacy_check_grant` and the automatic
+full clawback at the S3 lapse. Pure: no I/O, no clock but ``now``. Decisions: docs/money.md.
 """
 
 from __future__ import annotations
@@ -25,17 +31,20 @@ from models.directory import Role
 from models.effects import Email
 from models.phase import ENDED, Phase
 from models.state import CenterState, Deadline
-from models.subsidy import ZERO, AdvanceRequest, Clawback, LedgerEntry, SubsidyYear, yuan_text, yuan_zh
+from models.subsidy import (
+    ZERO, AdvanceRequest, AdvanceRequestPD11, AdvanceReservation, Clawback, LedgerEntry, SubsidyYear, yuan_text, yuan_zh,
+)
 from models.subsidy_actions import GrantAdvance, RecordRepayment, SettleSubsidy
 from rules import messages
 from rules.agenda import add_deadline, mark_overdue, remove_deadline
 from rules.calendar import end_of_day, local_date, period_end
 from rules.periods import open_period
-from rules.engine import Decision, FactRequest, Refusal, action, on_due, when_designated
+from rules.engine import Decision, FactRequest, Refusal, action, on_due, settle, when_designated
 
 S3_DEADLINE = "s3-designation"
 S3_KIND = "s3_deadline"
 CLAWBACK_KIND = "clawback_due"
+SETTLEMENT_KIND = "settlement_due"
 ADVANCE_PHASES = set(Phase) - set(ENDED)
 SYSTEM = "system"
 
@@ -63,8 +72,21 @@ def _years(state: CenterState) -> str:
 
 
 def check_grant(state: CenterState, act: GrantAdvance, now: datetime) -> None:
-    """S3: no advance after the designation deadline lapsed; S2: one advance per year, paid ahead
-    (this year or next); S1: at most ``policy.max_subsidy_years`` years for one center."""
+    """S1, S2, S3, PD11, PD12 hold per center across lifecycles, so the ledger checks them
+    (:func:`advance_reservation`); only a run begun before PD11 checks its own state. This
+    lifecycle's own S3 lapse is also refused here: its ledger row is written by the step's record,
+    which may still be queued when the next action arrives."""
+    if not state.rule_book_pd11:
+        legacy_check_grant(state, act, now)
+    elif state.subsidy.s3_lapsed:
+        raise Refusal("S3", "designation", f"the center was not designated within "
+                      f"{state.policy.designation_deadline_years} years of its first subsidy "
+                      f"({state.subsidy.first_advance_on}); it gets no further subsidy, in this or any later lifecycle")
+
+
+def legacy_check_grant(state: CenterState, act: GrantAdvance, now: datetime) -> None:
+    """Before PD11 (runs begun before the patch): S3 no advance after this lifecycle's lapse; S2 one
+    advance per year, this year or next; S1 at most ``policy.max_subsidy_years`` years in this lifecycle."""
     subsidy = state.subsidy
     if subsidy.s3_lapsed:
         raise Refusal(
@@ -90,12 +112,18 @@ def check_grant(state: CenterState, act: GrantAdvance, now: datetime) -> None:
 
 
 def advance_reservation(state: CenterState, act: GrantAdvance, now: datetime) -> FactRequest:
-    """PD6: the cap is on all centers together, so the database checks and writes the advance."""
+    """PD6: the cap is on all centers together, and S1, S2, S3, PD11, PD12 on the center across its
+    lifecycles, so the database checks them and writes the advance in one locked transaction."""
     year = advance_year(act, now)
     entry = LedgerEntry(
         key=ledger_key(state, act.request_id, "advance"), center_id=state.center_id, year=year, kind="advance",
         amount_yuan=act.amount_yuan, actor=_actor(act), rule_id="S2", at=now, reference=act.payment_ref,
     )
+    if state.rule_book_pd11:
+        request = AdvanceRequestPD11(entry=entry, cap_yuan=state.policy.yearly_city_cap_yuan,
+                                     max_years=state.policy.max_subsidy_years)
+        return FactRequest("reserve_subsidy_advance", request, AdvanceReservation, "PD6", "amount_yuan",
+                           f"S1 PD6 PD11 PD12 reserve the {year} advance in the ledger")
     return FactRequest(
         "reserve_advance", AdvanceRequest(entry=entry, cap_yuan=state.policy.yearly_city_cap_yuan), LedgerEntry,
         "PD6", "amount_yuan", f"PD6 reserve the {year} advance under the city's yearly cap",
@@ -108,8 +136,19 @@ def advance_reservation(state: CenterState, act: GrantAdvance, now: datetime) ->
     description="S1 S2 S3 PD5 PD6: the city bureau grants a year's subsidy advance, within the yearly city cap",
     check=check_grant, facts=advance_reservation,
 )
-def decide_grant(state: CenterState, act: GrantAdvance, now: datetime, entry: LedgerEntry) -> Decision:
-    """S2: record the advance the ledger took; PD5: the first one starts the S3 designation deadline."""
+def decide_grant(
+    state: CenterState, act: GrantAdvance, now: datetime, reserved: AdvanceReservation | LedgerEntry
+) -> Decision:
+    """S2: record the advance the ledger took (or refuse with the ledger's rule); PD13: it opens its
+    settlement deadline; PD5: the first one starts the S3 designation deadline."""
+    if isinstance(reserved, AdvanceReservation):
+        if reserved.refusal is not None or reserved.entry is None:
+            why = reserved.refusal
+            raise Refusal(why.rule_id if why else "PD6", why.field if why else "amount_yuan",
+                          why.message if why else "the ledger took no advance")
+        entry = reserved.entry
+    else:
+        entry = reserved
     subsidy = state.subsidy
     subsidy.years.append(SubsidyYear(
         year=entry.year, advance_yuan=entry.amount_yuan, granted_at=now, granted_by=act.actor.name,
@@ -118,6 +157,10 @@ def decide_grant(state: CenterState, act: GrantAdvance, now: datetime, entry: Le
     subsidy.years.sort(key=lambda y: y.year)
     rule_ids = ["S1", "S2", "PD6"]
     summary = f"{entry.year} advance of {yuan_text(entry.amount_yuan)} granted"
+    if state.rule_book_pd11:
+        settlement = open_settlement_deadline(state, entry.year, now)
+        rule_ids += ["PD11", "PD12", "PD13"]
+        summary += f"; to be settled by {messages.format_due(settlement.due_at)} (PD13)"
     deadline_zh = deadline_en = ""
     if subsidy.first_advance_on is None:
         subsidy.first_advance_on = local_date(now)
@@ -167,15 +210,59 @@ def close_s3_deadline(state: CenterState, now: datetime) -> list[Email]:
     return []
 
 
+def settlement_id(year: int) -> str:
+    return f"settlement-{year}"
+
+
+def settlement_due_day(state: CenterState, year: int) -> date:
+    """PD13: the settlement of year Y is due on ``policy.settlement_due`` (31 December) of Y+1."""
+    due = state.policy.settlement_due
+    return date(year + 1, due.month, due.day)
+
+
+def open_settlement_deadline(state: CenterState, year: int, now: datetime) -> Deadline:
+    """PD13: every advance opens a settlement deadline for the city bureau. It outlives the end of
+    the lifecycle: a center that ends with unsettled years keeps them open until they are settled."""
+    return add_deadline(
+        state, id=settlement_id(year), kind=SETTLEMENT_KIND, rule_id="PD13",
+        due_at=end_of_day(settlement_due_day(state, year)), now=now, who_acts=Role.CITY_BUREAU, ref=str(year),
+        title_zh=f"{year}年度补助资金绩效清算", title_en=f"settlement of the {year} subsidy", outlives_end=True,
+    )
+
+
+def open_missing_settlements(state: CenterState, now: datetime) -> Decision | None:
+    """PD13 for money advanced under the rules before PD11-PD17: a run that takes the new rules opens
+    the settlement deadline of every year still unsettled (and not clawed back whole at an S3 lapse
+    under the old rules). None when nothing is missing. ``state`` is a copy to change."""
+    previous = state.model_copy(deep=True)
+    years = [y.year for y in state.subsidy.years
+             if not y.settled and state.deadline(settlement_id(y.year)) is None and state.subsidy.clawback(y.year) is None]
+    if not years:
+        return None
+    for year in years:
+        open_settlement_deadline(state, year, now)
+    return settle(Decision(state, f"PD13: settlement deadlines opened for {', '.join(map(str, years))} "
+                                  "(advanced before the rule took effect)", ("PD13",), event="pd13:settlements"), previous)
+
+
+@on_due(SETTLEMENT_KIND)
+def settlement_overdue(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """PD13, PD9: a year not settled by its deadline stays open, overdue, for the bureau."""
+    return mark_overdue(state, deadline, now)
+
+
 @on_due(S3_KIND)
 def s3_deadline_passes(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
-    """S3, PD5: not designated within 2 years of the first advance: no further advance, and the unused
-    subsidy is clawed back. Unused = every advance not yet settled (S2 already clawed back the excess
-    of settled years). The center may still finish its designation procedure."""
+    """S3, PD5: not designated within 2 years of the first advance: no further advance (per center:
+    the ledger's lapse entry, PD11). PD14: the bureau settles every unsettled year (the amount due is
+    what was used) and the rest is clawed back then; nothing is clawed back without that finding.
+    The center may still finish its designation procedure."""
     remove_deadline(state, deadline.id)
     subsidy = state.subsidy
     subsidy.s3_lapsed = True
     subsidy.s3_lapsed_at = now
+    if state.rule_book_pd11:
+        return _s3_lapse_needs_findings(state, deadline, now)
     ledger: list[LedgerEntry] = []
     clawbacks: list[Clawback] = []
     for year in subsidy.years:
@@ -220,32 +307,72 @@ def s3_deadline_passes(state: CenterState, deadline: Deadline, now: datetime) ->
     })
 
 
+def _s3_lapse_needs_findings(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
+    """PD14: the lapse asks the bureau to settle each unsettled year; PD11: the ledger records the lapse."""
+    subsidy = state.subsidy
+    years = subsidy.years
+    lapse = LedgerEntry(
+        key=ledger_key(state, deadline.id, "lapse"), center_id=state.center_id, year=years[0].year if years else
+        local_date(now).year, kind="lapse", amount_yuan=ZERO, actor=SYSTEM, rule_id="S3", at=now,
+        reference=f"S3 deadline {messages.format_due(deadline.due_at)}",
+    )
+    unsettled = [y.year for y in years if not y.settled]
+    listed = ", ".join(map(str, unsettled))
+    limit = state.policy.designation_deadline_years
+    go_on = ("", "") if state.ended else ("可继续完成认定程序。", " The designation procedure may still be completed.")
+    if unsettled:
+        what_zh = (f"自首次补助起{limit}年内未完成认定，不再给予补助。{listed}年度补助尚未清算：由市科技局评估"
+                   "已使用金额作为应得金额，其余部分予以收回。")
+        what_en = (f"The center was not designated within {limit} years of its first subsidy: no further subsidy. "
+                   f"The years {listed} are not settled: the city bureau assesses what was used (the amount due) "
+                   "and the rest is clawed back.")
+        todo_zh = f"市科技局：对{listed}年度逐年清算（settle_subsidy）。{go_on[0]}"
+        todo_en = f"City bureau: settle each of {listed} (settle_subsidy).{go_on[1]}"
+    else:
+        what_zh = f"自首次补助起{limit}年内未完成认定，不再给予补助；各年度补助均已清算。"
+        what_en = (f"The center was not designated within {limit} years of its first subsidy: no further subsidy. "
+                   "Every year is settled.")
+        todo_zh, todo_en = go_on[0] or "无需进一步操作。", go_on[1].strip() or "Nothing more to do."
+    email = messages.compose(
+        state, key=f"{deadline.id}:lapsed", to=messages.everyone(state), rule_id="S3",
+        subject_zh="认定期限届满，停止补助", subject_en="Designation deadline passed: subsidy stops",
+        what_zh=what_zh, what_en=what_en, todo_zh=todo_zh, todo_en=todo_en,
+    )
+    return Decision(state, f"S3 deadline passed undesignated; no further subsidy; to settle: {listed or 'none'}",
+                    ("S3", "PD5", "PD11", "PD14"), emails=[email], ledger=[lapse], detail={"unsettled": unsettled})
+
+
 # -- settle_subsidy --------------------------------------------------------------------------------
 
 
 def check_settle(state: CenterState, act: SettleSubsidy, now: datetime) -> None:
-    """S2: a year with an advance is settled once, for at most its advance (a settlement never tops it
-    up); S3: a year clawed back whole when the deadline lapsed is closed."""
+    """S2: a year with an advance is settled once; PD13: for at most its advance (a settlement never
+    tops it up), from 1 January of the next year, or earlier once the lifecycle has ended (rejected,
+    withdrawn, delisted, revoked, M3-cancelled) or S3 has lapsed (PD14)."""
     subsidy = state.subsidy
     year = subsidy.year(act.year)
     if year is None:
         raise Refusal("S2", "year", f"no advance was granted for {act.year} (granted: {_years(state)})")
-    clawback = subsidy.clawback(act.year)
-    if clawback is not None and clawback.rule_id == "S3":
-        raise Refusal("S3", "year", f"the whole {act.year} advance was clawed back when the S3 deadline passed "
-                      f"on {local_date(clawback.opened_at)}; the year can no longer be settled")
     if year.settled:
         assert year.amount_due_yuan is not None and year.settled_at is not None
         raise Refusal("S2", "year", f"{act.year} was already settled on {local_date(year.settled_at)} "
                       f"({yuan_text(year.amount_due_yuan)} due)")
+    clawback = subsidy.clawback(act.year)
+    if clawback is not None and clawback.rule_id == "S3":  # a run begun before PD14 clawed back in full
+        raise Refusal("S3", "year", f"the whole {act.year} advance was clawed back when the S3 deadline passed "
+                      f"on {local_date(clawback.opened_at)}; the year can no longer be settled")
+    opens = date(act.year + 1, 1, 1)
+    if state.rule_book_pd11 and local_date(now) < opens and not (state.ended or subsidy.s3_lapsed):
+        raise Refusal("PD13", "year", f"the {act.year} settlement can be recorded from {opens}, once the year is "
+                      "over (earlier only when the lifecycle has ended or S3 has lapsed)")
     if act.amount_due_yuan > year.advance_yuan:
         raise Refusal("S2", "amount_due_yuan", f"the amount due cannot exceed the {act.year} advance of "
                       f"{yuan_text(year.advance_yuan)}: the settlement fixes what of the advance is kept")
 
 
 @action(
-    "settle_subsidy", payload=SettleSubsidy, rules=("S2",), roles={Role.CITY_BUREAU}, phases=None,
-    description="S2: the performance assessment fixes a year's amount due; any excess is clawed back",
+    "settle_subsidy", payload=SettleSubsidy, rules=("S2", "PD13", "PD14"), roles={Role.CITY_BUREAU}, phases=None,
+    description="S2 PD13 PD14: the performance assessment fixes a year's amount due; any excess is clawed back",
     check=check_settle,
 )
 def decide_settle(state: CenterState, act: SettleSubsidy, now: datetime, _: None) -> Decision:
@@ -254,6 +381,8 @@ def decide_settle(state: CenterState, act: SettleSubsidy, now: datetime, _: None
     year = state.subsidy.year(act.year)
     assert year is not None
     year.amount_due_yuan, year.settled_at, year.assessment_ref = act.amount_due_yuan, now, act.assessment_ref
+    remove_deadline(state, settlement_id(act.year))
+    rule = "S3" if state.subsidy.s3_lapsed and state.designation is None else "S2"  # PD14: the unused after a lapse
     common = dict(center_id=state.center_id, year=act.year, actor=_actor(act), rule_id="S2", at=now,
                   reference=act.assessment_ref)
     ledger = [LedgerEntry(key=ledger_key(state, act.request_id, "settlement"), kind="settlement",
@@ -261,9 +390,9 @@ def decide_settle(state: CenterState, act: SettleSubsidy, now: datetime, _: None
     excess = year.advance_yuan - act.amount_due_yuan
     summary = f"{act.year} settled: {yuan_text(act.amount_due_yuan)} due of {yuan_text(year.advance_yuan)} advanced"
     if excess > 0:
-        clawback = _open_clawback(state, act.year, "S2", excess, now)
+        clawback = _open_clawback(state, act.year, rule, excess, now)
         ledger.append(LedgerEntry(key=ledger_key(state, act.request_id, "clawback"), kind="clawback",
-                                  amount_yuan=excess, **common))
+                                  amount_yuan=excess, **(common | {"rule_id": rule})))
         summary += f"; {yuan_text(excess)} clawed back, due {clawback.due_on}"
         what_zh = (f"{act.year}年度绩效评价（{act.assessment_ref}）核定应得补助{yuan_zh(act.amount_due_yuan)}，"
                    f"已预拨{yuan_zh(year.advance_yuan)}，超出部分{yuan_zh(excess)}予以收回。")

@@ -187,8 +187,8 @@ def _start_rectification(decision: Decision, year: int, now: datetime) -> None:
     decision.rule_ids += ("M2", "PD4")
     decision.emails.append(messages.compose(
         state, key=f"rectification-{year}", to=messages.everyone(state), rule_id="M2",
-        subject_zh="年度评价不合格，限期整改", subject_en="Unqualified: rectification within one year",
-        what_zh=f"{year}年度绩效评价结果为不合格，整改期1年。", what_en=f"The {year} evaluation is unqualified; rectify within one year.",
+        subject_zh="年度评价不合格，限期整改", subject_en=f"Unqualified: rectification within {state.policy.rectification_years} year(s)",
+        what_zh=f"{year}年度绩效评价结果为不合格，整改期{state.policy.rectification_years}年。", what_en=f"The {year} evaluation is unqualified; rectify within {state.policy.rectification_years} year(s).",
         todo_zh="实施主体：在整改期内完成整改；期满仍不合格的予以摘牌。",
         todo_en="Implementing entity: rectify within the period; still unqualified at its end means delisting.",
         due_at=due_at,
@@ -273,11 +273,20 @@ def _open_rectification(state: CenterState) -> Rectification:
     return next(r for r in reversed(state.operating.rectifications) if r.result is None)
 
 
+def check_rectification_result(state: CenterState, act: RecordRectificationResult, now: datetime) -> None:
+    """PD15: M2 needs a finding, recorded only once the rectification period has ended."""
+    rectification = _open_rectification(state)
+    if state.rule_book_pd11 and now < rectification.due_at:
+        raise Refusal("PD15", "phase", f"the rectification period runs until {messages.format_due(rectification.due_at)}; "
+                      "its result is recorded once it has ended")
+
+
 @action(
-    "record_rectification_result", payload=RecordRectificationResult, rules=("M2", "PD4"),
+    "record_rectification_result", payload=RecordRectificationResult, rules=("M2", "PD4", "PD15"),
     roles={Role.CITY_BUREAU}, phases={Phase.RECTIFYING},
-    description="M2 PD4: the bureau records the rectification result: passed (designated again) or failed (delisted)",
-    check=lambda state, act, now: None,
+    description="M2 PD4 PD15: once the rectification period has ended, the bureau records its result: passed "
+                "(designated again) or failed (delisted)",
+    check=check_rectification_result,
 )
 def decide_rectification(state: CenterState, act: RecordRectificationResult, now: datetime, _: None) -> Decision:
     rectification = _open_rectification(state)
@@ -293,7 +302,10 @@ def decide_rectification(state: CenterState, act: RecordRectificationResult, now
 
 @on_due(RECTIFICATION)
 def rectification_ends(state: CenterState, deadline: Deadline, now: datetime) -> Decision:
-    """M2, PD4: the year ran out without a passed rectification: delisted."""
+    """PD15: the period is over and the bureau now records its finding; until then the deadline is
+    overdue for the bureau, and nothing happens by itself. (Before PD15: delisted automatically.)"""
+    if state.rule_book_pd11:
+        return mark_overdue(state, deadline, now)
     rectification = _open_rectification(state)
     rectification.result = "lapsed"
     decision = Decision(state, "rectification period ended without a pass", ("M2", "PD4"))
@@ -324,7 +336,7 @@ def change_window(state: CenterState, act: ReportMajorChange, now: datetime) -> 
 @action(
     "report_major_change", payload=ReportMajorChange, rules=("M3", "PD3", "PD10"),
     roles={Role.IMPLEMENTING_ENTITY, Role.COUNTY_DEPARTMENT}, phases=set(DESIGNATED_PHASES),
-    description="M3 PD3: report a split, merger, restructuring or change of business within 3 months",
+    description="M3 PD3: report a split, merger, restructuring or change of business within the policy's window",
     check=check_change, facts=change_window,
 )
 def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
@@ -356,7 +368,7 @@ def decide_change(state: CenterState, act: ReportMajorChange, now: datetime,
         state, key=f"{act.request_id}:change", to=messages.county(state) + messages.city(state), rule_id="M3",
         subject_zh="重大变化报告", subject_en="Major change reported",
         what_zh=f"报告重大变化（{act.kind.value}，发生于{act.happened_on}）：{act.description}"
-                + ("（已超过3个月报告期限）" if change.late else "") + f"报告期限至{period.day}{note_zh}。",
+                + (f"（已超过{state.policy.major_change_report_months}个月报告期限）" if change.late else "") + f"报告期限至{period.day}{note_zh}。",
         what_en=f"Major change reported ({act.kind.value}, on {act.happened_on}): {act.description}"
                 + (" (reported after the 3-month window)" if change.late else "")
                 + f". Report window: until {period.day}{note_en}.",
@@ -387,16 +399,24 @@ def decide_change_review(state: CenterState, act: RecordMajorChangeReview, now: 
     change.status, change.finding = ("kept" if act.still_eligible else "cancelled"), act.finding
     if act.still_eligible:
         return Decision(state, f"major change {change.id} reviewed: designation stands", ("M3",))
-    state.operating.cancelled_from = date(change.happened_on.year, 1, 1)
+    cancelled_from = date(change.happened_on.year, 1, 1)
+    if state.rule_book_pd11 and state.designation is not None:
+        cancelled_from = max(cancelled_from, state.designation.on)  # M3: never from before the designation
+    state.operating.cancelled_from = cancelled_from
     _close_running_rectification(state, f"cancelled (M3) from {state.operating.cancelled_from}")
     end_lifecycle(state, Phase.CANCELLED, now, f"M3: no longer eligible after {change.kind.value}: {act.finding}")
+    # PD14: the advances of the years the cancellation covers each need a settlement (PD13 deadlines).
+    covered = ", ".join(str(y.year) for y in state.subsidy.years
+                        if y.year >= cancelled_from.year and not y.settled) if state.rule_book_pd11 else ""
     email = messages.compose(
         state, key=f"{act.request_id}:cancelled", to=messages.everyone(state), rule_id="M3",
         subject_zh="取消认定资格", subject_en="Designation cancelled",
-        what_zh=f"重大变化后不再符合认定条件，自{change.happened_on.year}年起取消认定资格：{act.finding}",
+        what_zh=f"重大变化后不再符合认定条件，自{state.operating.cancelled_from}起取消认定资格：{act.finding}",
         what_en=f"No longer eligible after the major change; designation cancelled from "
                 f"{state.operating.cancelled_from}: {act.finding}",
-        todo_zh="如有疑问请联系市科技局。", todo_en="Ask the city bureau if anything is unclear.",
+        todo_zh=f"市科技局：对{covered}年度补助逐年清算（应得金额可为零）。" if covered else "如有疑问请联系市科技局。",
+        todo_en=f"City bureau: settle each of {covered} (the amount due may be zero)." if covered
+        else "Ask the city bureau if anything is unclear.",
     )
     return Decision(state, f"designation cancelled from {state.operating.cancelled_from}", ("M3",), emails=[email])
 
@@ -411,7 +431,8 @@ def check_revoke(state: CenterState, act: Revoke, now: datetime) -> None:
 
 @action(
     "revoke", payload=Revoke, rules=("M4", "PD7"), roles={Role.CITY_BUREAU}, phases=set(DESIGNATED_PHASES),
-    description="M4 PD7: revoke the designation on one of the four grounds; the lead unit is barred 2 years",
+    description="M4 PD7: revoke the designation on one of the four grounds; the center and its lead unit are barred "
+                "from the same field for the policy's ban",
     check=check_revoke,
 )
 def decide_revoke(state: CenterState, act: Revoke, now: datetime, _: None) -> Decision:

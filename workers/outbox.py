@@ -52,8 +52,11 @@ class OutboxDispatcher:
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
                         TimeoutError) as exc:
                     log.warning("outbox_unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
-                    if listener is None:
-                        listener = await self._listen()
+                except Exception:  # a bug must not end delivery for the whole worker: log it, go on
+                    log.exception("outbox_round_failed")
+                if not _alive(listener):  # e.g. PostgreSQL restarted: listen again
+                    await self._unlisten(listener)
+                    listener = await self._listen()
                 await self._sleep(stop, wait)
         finally:
             await self._unlisten(listener)
@@ -76,6 +79,7 @@ class OutboxDispatcher:
             return None
         try:
             await conn.add_listener("outbox", self._on_notify)
+            conn.add_termination_listener(self._on_notify)  # connection lost: wake, and listen again
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("outbox_listen_unavailable", error=str(exc)[:300])
             await self._pool.release(conn)
@@ -88,6 +92,18 @@ class OutboxDispatcher:
     async def _unlisten(self, conn: asyncpg.Connection | None) -> None:
         if conn is not None:
             with contextlib.suppress(Exception):
+                conn.remove_termination_listener(self._on_notify)
+            with contextlib.suppress(Exception):
                 await conn.remove_listener("outbox", self._on_notify)
             with contextlib.suppress(Exception):
                 await self._pool.release(conn)
+
+
+def _alive(conn: asyncpg.Connection | None) -> bool:
+    """A LISTEN connection that still hears; a terminated pooled one may refuse even the question."""
+    if conn is None:
+        return False
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.designation import open_lifecycle
     from models.subsidy import AdvanceRequest, LedgerEntry
     from rules.importing import advance_entries, check_import, import_lifecycle
+    from rules.money import open_missing_settlements
     from rules.engine import Decision, Refusal
     from workflows import visibility
 
@@ -48,12 +49,16 @@ FACTS_TIMEOUT = timedelta(minutes=1)
 REJECTIONS_KEPT = 50
 ANSWERS_KEPT = 500  # request_ids remembered for duplicates: far more than a center's yearly actions
 RECORD_FAILURES_KEPT = 20
+UNRECORDED_REFUSALS_CAP = 200  # records waiting for PostgreSQL beyond which refusals are kept in the state only
 # A run hands its unwritten records to the next one only after PostgreSQL has been away this long;
 # until then it waits for the recorder (deadlines keep firing meanwhile).
 RECORDER_PATIENCE = timedelta(hours=1)
 # Patch (docs/rollout.md): NextDeadline and the status board skip internal timers such as the yearly
 # M1 marker. Runs recorded before it keep the marker there, so their search-attribute upserts replay.
 HIDE_INTERNAL_DEADLINES = "hide-internal-deadlines"
+# Patch: the rule book's PD11-PD17 (money always settled, findings before penalties, designation by
+# document). Runs begun before it keep the rules they started with (CenterState.rule_book_pd11).
+RULE_BOOK_PD11_PD17 = "pd1x-rule-book-pd11-pd17"
 # Patch (issue 9): due steps before actions, fixed same-instant precedence, no overtaken reminders,
 # records that never hold up a deadline, mail through the outbox dispatcher, no await before
 # continue-as-new. Runs recorded before it keep the old loop (``_run_before_due_first``).
@@ -99,6 +104,7 @@ class CenterLifecycle:
     @workflow.run
     async def run(self, input: LifecycleInput) -> CenterState:
         self.hide_internal = workflow.patched(HIDE_INTERNAL_DEADLINES)
+        self.state.rule_book_pd11 = workflow.patched(RULE_BOOK_PD11_PD17)
         self.due_first = workflow.patched(DUE_BEFORE_ACTIONS)
         if not self.due_first:
             return await self._run_before_due_first(input)
@@ -111,6 +117,9 @@ class CenterLifecycle:
             elif input.state is None:
                 await self._apply(open_lifecycle(self.state.model_copy(deep=True), workflow.now()))
             self.opened = True
+            if self.state.rule_book_pd11 and (missing := open_missing_settlements(self.state.model_copy(deep=True),
+                                                                                  workflow.now())):
+                self._take(missing)  # PD13: years advanced while the run still kept the older rules
             await self._settle_provisional()  # PD10: ends carried into this run (the new year's data)
             self._refresh_visibility()
         run_year = local_date(workflow.now()).year
@@ -246,8 +255,15 @@ class CenterLifecycle:
         revision = self.state.revision
         wake = next_wakeup(self.state)
         if self.due_first and self._wants_new_run(run_year):
-            patience = ((self.recording_since or workflow.now()) + RECORDER_PATIENCE, "new run: waiting for records")
-            at, summary = min([patience, wake] if wake else [patience], key=lambda c: c[0])
+            candidates = [wake] if wake else []
+            patience = (self.recording_since or workflow.now()) + RECORDER_PATIENCE
+            if patience > workflow.now():
+                candidates.append((patience, "new run: waiting for records"))
+            if not candidates:  # patience spent, handlers still in flight: wait for them, never spin
+                await workflow.wait_condition(
+                    lambda: self.state.revision != revision or self._ready_for_new_run())
+                return
+            at, summary = min(candidates, key=lambda c: c[0])
         else:
             new_year = end_of_day(date(run_year, 12, 31))
             at, summary = wake if wake and wake[0] < new_year else (new_year, "new year: continue-as-new")
@@ -276,8 +292,11 @@ class CenterLifecycle:
         It judges the state as it will be when the handler runs: with whatever has fallen due at
         now applied first (a dry run on a copy; the handler applies it for real).
         """
-        if self._answered(payload) is not None:
-            return
+        try:
+            if self._answered(name, payload) is not None:
+                return
+        except Refusal as refusal:
+            raise refused(refusal) from None
         now = workflow.now()
         state = caught_up(self.state, now, hold_provisional=self.period_ends) if self.due_first else self.state
         try:
@@ -308,9 +327,15 @@ class CenterLifecycle:
             except Refusal as refusal:
                 await self._record_refusal(name, payload, refusal, via="signal")
 
-    def _answered(self, payload: Any) -> ActionResult | None:
+    def _answered(self, name: str, payload: Any) -> ActionResult | None:
+        """The first answer to this request_id; a request_id already used by another action is refused
+        (from the due-before-actions patch on): a withdraw must not pass as a repeated advance."""
         request_id = payload.get("request_id") if isinstance(payload, dict) else None
-        return self.state.answered.get(request_id) if isinstance(request_id, str) else None
+        first = self.state.answered.get(request_id) if isinstance(request_id, str) else None
+        if first is not None and self.due_first and first.action != name:
+            raise Refusal("INTERFACE", "request_id", f"{request_id!r} already answered {first.action}; "
+                          "every action needs a request_id of its own")
+        return first
 
     async def _perform(self, name: str, payload: Any) -> ActionResult:
         """catch up -> check -> facts (activity) -> decide -> apply; a repeated request_id returns the first result.
@@ -321,7 +346,7 @@ class CenterLifecycle:
         if self.due_first:
             await self._settle_due_periods()  # PD10: a provisional end never fires on a guess
             self._catch_up()
-        first = self._answered(payload)
+        first = self._answered(name, payload)
         if first is not None:
             if self.due_first:
                 return first.model_copy(update={"duplicate": True})
@@ -367,6 +392,14 @@ class CenterLifecycle:
         """
         raw = payload if isinstance(payload, dict) else {}
         actor = raw.get("actor") if isinstance(raw.get("actor"), dict) else {}
+        if self.due_first and len(self.unrecorded) >= UNRECORDED_REFUSALS_CAP:
+            # PostgreSQL is away and refusals pile up: keep them in the state (bounded) but queue no
+            # more records, so the carried queue can never outgrow a payload.
+            workflow.logger.warning("refusal of %s not queued for the audit log: %d records wait", name,
+                                    len(self.unrecorded))
+            recording = False
+        else:
+            recording = True
         request_id = _bounded(raw.get("request_id"), 120) if isinstance(raw.get("request_id"), str) else None
         state = self.state.model_copy(deep=True)
         state.rejected = (state.rejected + [Rejection(
@@ -375,6 +408,10 @@ class CenterLifecycle:
         )])[-REJECTIONS_KEPT:]
         state.revision += 1
         decision = Decision(state, f"refused: {refusal}", (refusal.rule_id,), detail=refusal.as_dict())
+        if not recording:
+            self.state = state
+            self._refresh_visibility()
+            return
         await self._apply(decision, event=name, request_id=request_id, outcome="rejected",
                           actor_fields={k: _bounded(actor.get(k), 100) for k in ("name", "role", "county")})
 

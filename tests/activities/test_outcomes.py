@@ -378,7 +378,7 @@ def test_build_activities_registers_every_activity(db_pool: asyncpg.Pool) -> Non
     )  # fmt: skip
     names = [fn.__name__ for fn in build_activities(db_pool, settings)]
     assert names == ["record_outcomes", "deliver_mail", "find_active_bans", "compute_notice_end", "settle_period_ends",
-                     "reserve_advance", "load_status_board"]
+                     "reserve_advance", "reserve_subsidy_advance", "find_live_centers_named", "load_status_board"]
 
 
 def test_smtp_settings_from_worker_settings() -> None:

@@ -186,7 +186,7 @@ async def test_s2_advance_granted_through_the_cli_shows_in_state_and_ledger_repo
                         client=centers.client, database_url=database_url)
     assert granted.status == 0, granted
     shown = await cli("show", cid, client=centers.client)
-    assert "subsidy (S1-S3)" in shown.out and "1000.00" in shown.out
+    assert "subsidy by year (S1-S3)" in shown.out and "1,000.00 yuan" in shown.out and "not settled" in shown.out
     out = tmp_path / "ledger.csv"
     assert (await cli("report", "ledger", "--out", str(out), database_url=database_url)).status == 0
     text = out.read_text(encoding="utf-8-sig")

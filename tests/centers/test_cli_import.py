@@ -49,12 +49,19 @@ async def test_d7_import_a_designated_center_with_its_past_and_no_past_reminders
                                                                                  blank_database_url):
     day = await today(env)
     path, data = import_file(tmp_path, day)
+    data["advances"].append({"year": day.year - 2, "amount_yuan": "500000.00", "granted_on": date(day.year - 2, 3, 1).isoformat(),
+                             "payment_ref": "舟科拨〔2024〕2号"})
+    path = write_json(tmp_path, "import.json", data)
     cid = data["profile"]["center_id"]
     handle = await imported(centers, blank_database_url, path, cid)
     state = await until(handle, lambda s: s.revision >= 1, "imported")
     assert state.phase == "designated" and state.designation.document_ref == "舟科发〔2023〕21号"
     assert state.operating.grades == {day.year - 3: "合格", day.year - 2: "良好", day.year - 1: "优秀"}
-    assert state.subsidy.years_granted == [day.year - 3] and state.subsidy.clawback(day.year - 3) is not None
+    assert state.subsidy.years_granted == [day.year - 3, day.year - 2] and state.subsidy.clawback(day.year - 3) is not None
+    assert state.deadline(f"settlement-{day.year - 3}") is None, "a settled year needs no settlement (PD13)"
+    settlement = state.deadline(f"settlement-{day.year - 2}")
+    assert settlement.who_acts == "city_bureau", "an unsettled year needs one (PD13)"
+    assert settlement.overdue, "past due on import day: open and overdue from the start, without a notice"
     await env.sleep(timedelta(days=2))
     async with db_pool.acquire() as conn:
         audit = await list_audit(conn, cid)
@@ -63,7 +70,7 @@ async def test_d7_import_a_designated_center_with_its_past_and_no_past_reminders
     (imp,) = [a for a in audit if a.action == "import_center"]
     assert imp.actor_role == "city_bureau" and imp.detail["source_ref"] == data["source_ref"]
     assert not any(a.action == "opened" for a in audit)
-    assert sorted(e.kind for e in ledger) == ["advance", "clawback", "settlement"]
+    assert sorted(e.kind for e in ledger) == ["advance", "advance", "clawback", "settlement"]
     assert not any("remind" in o.key or "overdue" in o.key for o in outbox), [o.key for o in outbox]
     assert any(o.key.endswith(":imported") for o in outbox)
 

@@ -18,16 +18,18 @@ from hypothesis import strategies as st
 
 from models.directory import County, Role
 
-DATE_FIELDS = {"signed_on", "evaluated_on", "published_on", "happened_on"}
+DATE_FIELDS = {"signed_on", "evaluated_on", "published_on", "happened_on", "received_on", "issued_on"}
 AMOUNT_FIELDS = {"amount_yuan", "amount_due_yuan"}
 YEAR_FIELDS = {"year"}
 SCORE_FIELDS = {"score"}
 ENUM_FIELDS = {"role", "county", "lead_unit_kind", "grade", "kind", "ground", "evaluator_kind", "outcome"}
 # Optional fields a payload may omit: dropping them is allowed by the schema.
 OPTIONAL_FIELDS = {"county", "evaluated_on", "materials", "partner_agreements", "year",
-                   "partners", "phone", "field_name_zh"}  # the last three: the start input
+                   "partners", "phone", "field_name_zh",  # these three: the start input
+                   "published_on", "construction_plan", "lead_unit_exception", "received_on", "name_xx"}
 OPTIONAL_IN = {"year": {"grant_advance"}}
-NULLABLE_FIELDS = {"county", "evaluated_on", "commitment_letter", "phone", "field_name_zh"}
+NULLABLE_FIELDS = {"county", "evaluated_on", "commitment_letter", "phone", "field_name_zh", "published_on",
+                   "construction_plan", "lead_unit_exception", "received_on", "name_xx"}
 
 Path = tuple[str | int, ...]
 

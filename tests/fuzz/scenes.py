@@ -24,6 +24,8 @@ from tests.fixtures.states import T0, new_state, run
 DESIGNATED_AT = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
 # Late February of the next year: the 2026 report and evaluation are open and 2026 is over.
 OPERATING_NOW = datetime(2027, 2, 22, 2, 0, tzinfo=timezone.utc)
+# PD13: a year is settled once it is over; the 2027 advance is settled in January 2028.
+SETTLE_NOW = datetime(2028, 1, 10, 2, 0, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,17 @@ def _noticed() -> CenterState:
         "objector": "李某", "contact": "li@example.com", "grounds": "材料存在不实之处"}).state
 
 
+NOTICE_OVER = T0 + timedelta(days=10)
+
+
+def _notice_over() -> CenterState:
+    """PD16: the notice ended with no open objection; the bureau issues the designation document."""
+    state = run(_evaluated(), "publish_notice", f.notice(T0.date()), facts=T0 + timedelta(days=7)).state
+    while (wake := next_wakeup(state)) and wake[0] <= NOTICE_OVER:
+        state = due_now(state, wake[0]).state
+    return state
+
+
 def _designated() -> CenterState:
     """Designated on 10 March 2026, then every deadline applied up to OPERATING_NOW."""
     state = new_state()
@@ -87,7 +100,7 @@ def _granted(state: CenterState, amount: str = "1000.00") -> CenterState:
 def _clawback_open() -> CenterState:
     state = _granted(_designated())
     return run(state, "settle_subsidy", bureau(year=2027, amount_due_yuan="600.00", assessment_ref="绩效"),
-               now=OPERATING_NOW).state
+               now=SETTLE_NOW).state
 
 
 def _change_open() -> CenterState:
@@ -95,9 +108,15 @@ def _change_open() -> CenterState:
                entity(kind="restructuring", happened_on="2027-01-15", description="股权重组"), now=OPERATING_NOW).state
 
 
+RECTIFIED_NOW = datetime(2028, 2, 23, 2, 0, tzinfo=timezone.utc)  # PD15: the year's period has ended
+
+
 def _rectifying() -> CenterState:
-    return run(_designated(), "record_annual_evaluation",
-               bureau(year=2026, grade="不合格", evaluator="第三方", report_ref="PJ-2026"), now=OPERATING_NOW).state
+    state = run(_designated(), "record_annual_evaluation",
+                bureau(year=2026, grade="不合格", evaluator="第三方", report_ref="PJ-2026"), now=OPERATING_NOW).state
+    while (wake := next_wakeup(state)) and wake[0] <= RECTIFIED_NOW:
+        state = due_now(state, wake[0]).state
+    return state
 
 
 def scenes() -> dict[str, Scene]:
@@ -114,6 +133,7 @@ def scenes() -> dict[str, Scene]:
             "objector": "赵某", "contact": "zhao@example.com", "grounds": "数据不实"}),
         "resolve_objection": Scene(_noticed(), T0, bureau(objection_id="objection-1", outcome="dismissed",
                                                           finding="经核实不成立")),
+        "issue_designation": Scene(_notice_over(), NOTICE_OVER, f.designation_document(NOTICE_OVER.date())),
         "submit_annual_report": Scene(designated, OPERATING_NOW, entity(year=2026, report_ref="NB-2026")),
         "record_annual_evaluation": Scene(designated, OPERATING_NOW, bureau(
             year=2026, grade="良好", evaluator="第三方评估机构", report_ref="PJ-2026")),
@@ -122,12 +142,12 @@ def scenes() -> dict[str, Scene]:
         "record_major_change_review": Scene(_change_open(), OPERATING_NOW, bureau(
             change_id="change-1", still_eligible=True, finding="仍符合条件")),
         "revoke": Scene(designated, OPERATING_NOW, bureau(ground="research_misconduct", evidence="通报文件")),
-        "record_rectification_result": Scene(_rectifying(), OPERATING_NOW, bureau(
+        "record_rectification_result": Scene(_rectifying(), RECTIFIED_NOW, bureau(
             passed=True, report_ref="ZG-2027", finding="整改到位")),
         "grant_advance": Scene(designated, OPERATING_NOW, bureau(year=2027, amount_yuan="1000.00",
                                                                 payment_ref="拨款单")),
-        "settle_subsidy": Scene(_granted(designated.model_copy(deep=True)), OPERATING_NOW, bureau(
+        "settle_subsidy": Scene(_granted(designated.model_copy(deep=True)), SETTLE_NOW, bureau(
             year=2027, amount_due_yuan="800.00", assessment_ref="绩效评价")),
-        "record_repayment": Scene(_clawback_open(), OPERATING_NOW, bureau(year=2027, amount_yuan="100.00",
+        "record_repayment": Scene(_clawback_open(), SETTLE_NOW, bureau(year=2027, amount_yuan="100.00",
                                                                          receipt_ref="缴款书")),
     }

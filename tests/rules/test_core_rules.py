@@ -17,7 +17,7 @@ from rules.engine import ACTIONS, Refusal
 from tests.fixtures import factories as f
 from tests.fixtures.states import T0, new_state, run
 
-RULE_ID = re.compile(r"\b(PD\d|[DSM]\d)\b")
+RULE_ID = re.compile(r"\b(PD\d+|[DSM]\d)\b")
 
 
 def test_pd8_every_policy_number_cites_its_rule():

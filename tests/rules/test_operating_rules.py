@@ -161,13 +161,17 @@ def test_pd4_m2_unqualified_rectifies_one_year_from_the_day_recorded_then_passes
     state = grade(state, 2026, "不合格", now).state
     assert state.phase == "rectifying"
     assert state.deadline("rectification-2026").due_at == end_of_day(date(2028, 5, 20))
-    passed = run(state, "record_rectification_result", bureau(passed=True, report_ref="ZG-1", finding="整改到位"), now=now)
+    after = end_of_day(date(2028, 5, 20)) + timedelta(hours=10)
+    passed = run(state, "record_rectification_result", bureau(passed=True, report_ref="ZG-1", finding="整改到位"),
+                 now=after)
     assert passed.state.phase == "designated" and passed.state.deadline("rectification-2026") is None
 
 
-def test_m2_pd7_rectification_running_out_delists_and_bans_the_entity():
+def test_m2_before_pd15_rectification_running_out_delists_and_bans_the_entity():
+    """M2, PD7, before PD15 (a run begun before the patch): the period running out delisted by itself."""
     now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(designated(), now), 2026, "不合格", now).state
+    state.rule_book_pd11 = False
     state = advance_to(state, end_of_day(date(2028, 5, 20)))
     assert state.phase == "delisted" and state.agenda == []
     (ban,) = state.bans
@@ -177,10 +181,34 @@ def test_m2_pd7_rectification_running_out_delists_and_bans_the_entity():
     assert (ban.starts_on, ban.ends_on, ban.provisional) == (date(2028, 5, 21), date(2030, 5, 21), True)
 
 
-def test_m2_failed_result_delists():
+def test_pd9_pd15_rectification_running_out_is_overdue_for_the_bureau_and_nothing_happens_by_itself():
+    """PD15: no result by the end of the period: the deadline turns overdue (the bureau is told, and
+    reminded before, PD9); the center is not delisted without a finding."""
     now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(designated(), now), 2026, "不合格", now).state
-    failed = run(state, "record_rectification_result", bureau(passed=False, report_ref="ZG-1", finding="仍不合格"), now=now)
+    city = str(state.offices.city_bureau_email)
+    decisions = []
+    while (wake := next_wakeup(state)) and wake[0] <= end_of_day(date(2028, 5, 20)):
+        decision = due_now(state, wake[0])
+        decisions.append(decision)
+        state = decision.state
+    rectification = [d for d in decisions if "M2" in d.rule_ids]
+    assert [d.event for d in rectification] == ["reminder", "reminder", "reminder", "due:rectification"]
+    assert all(city in d.emails[0].to for d in rectification)  # PD9: the bureau records the result
+    assert state.phase == "rectifying" and state.deadline("rectification-2026").overdue and state.bans == []
+
+
+def test_m2_pd15_failed_result_only_after_the_period_then_delists():
+    """M2, PD15: a "failed" result the day after the grade is refused (the period has 360 days left);
+    recorded once the period has ended, it delists and bans the implementing entity."""
+    now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
+    state = grade(advance_to(designated(), now), 2026, "不合格", now).state
+    early = bureau(passed=False, report_ref="ZG-1", finding="仍不合格")
+    with pytest.raises(Refusal) as info:
+        run(state, "record_rectification_result", early, now=now + timedelta(days=1))
+    assert (info.value.rule_id, info.value.field) == ("PD15", "phase") and "2028-05-20" in info.value.message
+    after = end_of_day(date(2028, 5, 20)) + timedelta(days=2)
+    failed = run(advance_to(state, after), "record_rectification_result", early, now=after)
     assert failed.state.phase == "delisted" and failed.bans[0].rule_id == "M2"
 
 
@@ -221,12 +249,15 @@ def test_m2_unqualified_grade_during_a_running_rectification_starts_no_second_on
     assert "already running" in decision.summary
 
 
-def test_m4_unqualified_years_not_in_a_row_do_not_revoke():
+def test_m4_pd15_unqualified_calendar_years_not_in_a_row_do_not_revoke():
+    """M4 (4), PD15: two consecutive calendar years both unqualified; 2026 and 2028 are not."""
     t = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(designated(), t), 2026, "不合格", t).state
-    state = run(state, "record_rectification_result", bureau(passed=True, report_ref="Z", finding="到位"), now=t).state
     t2 = datetime(2028, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(state, t2), 2027, "合格", t2).state
+    t2b = datetime(2028, 5, 22, 2, tzinfo=timezone.utc)
+    state = run(advance_to(state, t2b), "record_rectification_result", bureau(passed=True, report_ref="Z", finding="到位"),
+                now=t2b).state
     t3 = datetime(2029, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(state, t3), 2028, "不合格", t3).state
     assert state.phase == "rectifying"
@@ -271,6 +302,21 @@ def test_m3_review_keeps_or_cancels_from_the_start_of_the_year_of_the_change():
     assert state.phase == "designated" and state.operating.major_changes[0].status == "kept"
     state = run(state, "record_major_change_review", bureau(change_id=b.id, still_eligible=False, finding="不再符合"), now=now).state
     assert state.phase == "cancelled" and state.operating.cancelled_from == date(2027, 1, 1)
+
+
+def test_m3_change_before_designation_cancels_from_the_designation_not_earlier():
+    """M3: a change dated before the designation (10 March 2026) cancels from the designation day, not
+    from 1 January of a year the center was not yet designated in."""
+    now = datetime(2026, 5, 10, 2, tzinfo=timezone.utc)
+    state = advance_to(designated(), now)
+    state = run(state, "report_major_change", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                               "kind": "merger", "happened_on": "2026-02-20", "description": "合并"},
+                now=now).state
+    change = state.operating.major_changes[0]
+    decision = run(state, "record_major_change_review", bureau(change_id=change.id, still_eligible=False,
+                                                                finding="不再符合"), now=now)
+    assert decision.state.operating.cancelled_from == date(2026, 3, 10)
+    assert "2026-03-10" in decision.emails[0].body
 
 
 def test_pd10_m3_report_recorded_before_pd10_keeps_the_nominal_window():

@@ -26,9 +26,11 @@ from tests.fixtures.states import T0, new_state, run
 from tests.rules.test_money_rules import grant, granted
 
 
-def in_notice(state: CenterState | None = None) -> tuple[CenterState, Any]:
-    """A center whose notice (published Monday 2 March 2026) ends at 24:00 on Friday 6 March."""
+def in_notice(state: CenterState | None = None, before_pd16: bool = False) -> tuple[CenterState, Any]:
+    """A center whose notice (published Monday 2 March 2026) ends at 24:00 on Friday 6 March;
+    ``before_pd16``: published by a run begun before the PD11-PD17 patch (designates by itself)."""
     state = state or new_state()
+    state.rule_book_pd11 = not before_pd16
     state = run(state, "submit_application", f.application(), facts=[]).state
     state = run(state, "record_county_review", f.county_review()).state
     state = run(state, "record_city_evaluation", f.city_evaluation(evaluated_on=date(2026, 3, 2))).state
@@ -40,9 +42,25 @@ def withdraw() -> dict[str, Any]:
     return {"actor": f.actor("implementing_entity", name="王敏"), "request_id": f.rid(), "reason": "不再建设"}
 
 
-def test_d7_an_action_after_the_notice_end_is_judged_on_the_designated_center():
-    """The notice end fell due before the withdraw was taken up: the catch-up designates first."""
+def test_d7_pd16_an_action_after_the_notice_end_is_judged_on_the_caught_up_state():
+    """PD16: the notice end fell due before the designation document was taken up: judged on the
+    stale state it would be refused (the notice still runs); the catch-up ends the notice first."""
     state, ends_at = in_notice()
+    late = ends_at + timedelta(seconds=4)
+    act = engine.parse("issue_designation", f.designation_document(date(2026, 3, 7)))
+    with pytest.raises(Refusal) as info:
+        engine.check(state, "issue_designation", act, late)  # the bug: judged on a stale state
+    assert (info.value.rule_id, info.value.field) == ("PD16", "phase")
+    current = caught_up(state, late)
+    assert current.notice.ended and current.deadline("designation-document") is not None
+    engine.check(current, "issue_designation", act, late)
+    assert not state.notice.ended, "the dry run must not change the state it was given"
+
+
+def test_d7_before_pd16_an_action_after_the_notice_end_is_judged_on_the_designated_center():
+    """The notice end fell due before the withdraw was taken up: the catch-up designates first
+    (a notice published before PD16, which designates by itself)."""
+    state, ends_at = in_notice(before_pd16=True)
     late = ends_at + timedelta(seconds=4)
     engine.check(state, "withdraw", engine.parse("withdraw", withdraw()), late)  # the bug: judged on a stale state
     current = caught_up(state, late)
@@ -53,11 +71,18 @@ def test_d7_an_action_after_the_notice_end_is_judged_on_the_designated_center():
     assert state.phase == "public_notice", "the dry run must not change the state it was given"
 
 
-def test_s3_and_notice_end_at_the_same_instant_give_one_outcome_in_either_agenda_order():
-    """Same-instant precedence (docs/decisions.md): the notice that ran its course designates the
-    center before the S3 deadline of the same 24:00 lapses, whatever the agenda's order."""
-    state = granted(new_state(), grant(2024), T0.replace(year=2024)).state
-    state, ends_at = in_notice(state)
+@pytest.mark.parametrize("before_pd16, outcome", [
+    (True, ("designated", False, 0)),  # the notice that ran its course designates before the S3 lapse
+    (False, ("public_notice", True, 0)),  # PD16: the document is not issued yet; PD14: nothing clawed back
+])
+def test_s3_and_notice_end_at_the_same_instant_give_one_outcome_in_either_agenda_order(before_pd16, outcome):
+    """Same-instant precedence (docs/decisions.md): the notice end runs before the S3 deadline of the
+    same 24:00, whatever the agenda's order. Under PD16 the designation is the bureau's document, so
+    a notice ending at the S3 deadline is too late (the bureau is reminded of S3, PD9)."""
+    state = new_state()
+    state.rule_book_pd11 = not before_pd16
+    state = granted(state, grant(2024), T0.replace(year=2024)).state
+    state, ends_at = in_notice(state, before_pd16)
     s3 = state.deadline("s3-designation")
     s3.due_at = ends_at  # both end at 24:00 on 6 March 2026
     outcomes = []
@@ -66,7 +91,7 @@ def test_s3_and_notice_end_at_the_same_instant_give_one_outcome_in_either_agenda
         variant.agenda = [d.model_copy() for d in order]
         done = caught_up(variant, ends_at)
         outcomes.append((done.phase, done.subsidy.s3_lapsed, len(done.subsidy.clawbacks)))
-    assert outcomes[0] == outcomes[1] == ("designated", False, 0)
+    assert outcomes[0] == outcomes[1] == outcome
 
 
 def test_pd9_a_late_wake_up_sends_only_the_newest_reminder():

@@ -6,7 +6,7 @@ import asyncio
 from datetime import date, timedelta
 
 from models.state import CenterState
-from rules.calendar import local_date
+from rules.calendar import end_of_day, local_date
 from tests.fixtures import factories as f
 
 
@@ -25,11 +25,13 @@ async def until(handle, predicate, what: str) -> CenterState:
 
 
 async def advance_and_settle(handle, env, advance: str, due: str) -> CenterState:
-    """S2: this year's advance, then a settlement below it, which opens a clawback."""
+    """S2: this year's advance, then (PD13: from 1 January of the next year) a settlement below it,
+    which opens a clawback."""
     bureau = f.actor("city_bureau")
     year = (await today(env)).year
     await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": year,
                                                   "amount_yuan": advance, "payment_ref": "拨款单"})
+    await env.sleep(end_of_day(date(year, 12, 31)) + timedelta(hours=2) - await env.get_current_time())
     await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": year,
                                                    "amount_due_yuan": due, "assessment_ref": "绩效评价"})
     return await state_of(handle)
@@ -45,12 +47,27 @@ async def through_evaluation(handle, evaluated_on: date | None = None) -> None:
     await handle.execute_update("record_city_evaluation", f.city_evaluation(evaluated_on=evaluated_on))
 
 
-async def designate(handle, env) -> CenterState:
-    """D3-D7 with today's date; sleeps past the 5-working-day notice."""
+def unique_xx(handle) -> str:
+    """PD16: the name is unique among live centers, and the tests share one database: the bureau
+    sets another ×× for each (tests of the default name use a database of their own)."""
+    return "新材料" + handle.id[-6:]
+
+
+async def issue_document(handle, env, name_xx: str | None = None) -> dict:
+    """PD16: the bureau issues the designation document today."""
+    return await handle.execute_update("issue_designation", f.designation_document(
+        await today(env), name_xx=name_xx or unique_xx(handle)))
+
+
+async def designate(handle, env, name_xx: str | None = None) -> CenterState:
+    """D3-D7 with today's date; sleeps past the 5-working-day notice; PD16: the bureau then issues
+    the designation document (name_xx: the ×× of the name, unique per test center by default)."""
     await through_evaluation(handle)
     await handle.execute_update("publish_notice", f.notice(await today(env)))
     state = await state_of(handle)
     await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
+    state = await until(handle, lambda s: s.deadline("designation-document") is not None, "document due")
+    await issue_document(handle, env, name_xx)
     state = await state_of(handle)
     assert state.phase == "designated", state.phase
     return state
@@ -78,9 +95,11 @@ async def dismiss(handle, objection_id: str) -> None:
 
 
 async def objection_held_then_dismissed(handle, env) -> CenterState:
-    """D7: an objection still open when the notice ends holds the designation until it is resolved."""
+    """D7, PD16: an objection still open when the notice ends holds the designation until it is
+    resolved; then the bureau issues the designation document."""
     state = await notice_ended_with_open_objection(handle, env)
     await dismiss(handle, state.objections[0].id)
+    await issue_document(handle, env)
     return await state_of(handle)
 
 
@@ -106,4 +125,35 @@ async def advance_settled_into_clawback_and_repaid(handle, env) -> CenterState:
     await handle.execute_update("record_repayment", {"actor": f.actor("city_bureau"), "request_id": f.rid(),
                                                      "year": state.subsidy.years[0].year,
                                                      "amount_yuan": "400.00", "receipt_ref": "缴款书"})
+    return await state_of(handle)
+
+
+async def withdrawn_money_settled_after_the_lapse(handle, env) -> CenterState:
+    """PD13, PD14: an advance, a withdrawal, the S3 lapse (the money stays open, no clawback by
+    itself), then the bureau's settlement and the repayment of the rest: the lifecycle completes."""
+    bureau = f.actor("city_bureau")
+    start = await today(env)
+    await handle.execute_update("grant_advance", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
+    await handle.execute_update("withdraw", {"actor": f.actor("implementing_entity"), "request_id": f.rid(),
+                                             "reason": "不再建设"})
+    state = await state_of(handle)
+    lapse = state.deadline("s3-designation").due_at
+    await env.sleep(lapse - await env.get_current_time() + timedelta(hours=1))
+    await until(handle, lambda s: s.subsidy.s3_lapsed, "S3 lapse")
+    await handle.execute_update("settle_subsidy", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                   "amount_due_yuan": "300.00", "assessment_ref": "绩效评价"})
+    await handle.execute_update("record_repayment", {"actor": bureau, "request_id": f.rid(), "year": start.year,
+                                                     "amount_yuan": "700.00", "receipt_ref": "缴款书"})
+    return await handle.result()
+
+
+async def rejected_then_reapplied(handle, env) -> CenterState:
+    """S3 (docs/decisions.md): rejected after an advance, the center applies again in the same lifecycle."""
+    await handle.execute_update("grant_advance", {"actor": f.actor("city_bureau"), "request_id": f.rid(),
+                                                  "amount_yuan": "1000.00", "payment_ref": "拨款单"})
+    await handle.execute_update("submit_application", f.application())
+    await handle.execute_update("record_county_review", f.county_review(recommend=False))
+    await env.sleep(timedelta(days=10))
+    await handle.execute_update("submit_application", f.application())
     return await state_of(handle)

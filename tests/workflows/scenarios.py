@@ -3,7 +3,7 @@ and the benchmark (bench/history_events.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from models.state import CenterState
 from rules.calendar import SHANGHAI, local_date
@@ -66,24 +66,28 @@ async def ten_year_lifecycle(handle, env) -> CenterState:
 
     A representative decade: each year the report comes late in March (after the 30- and 7-day
     reminders, M7, PD9), the grade in late June (after the 30-day reminder, M1); the fifth year is
-    unqualified and its rectification passes in October (M2, PD4). The workflow continues-as-new at
+    unqualified and its rectification is found passed on 1 July a year later, once the period has
+    ended (M2, PD4, PD15). The workflow continues-as-new at
     every new year, so the chain holds one run per year (plus the designation run)."""
     state = await designate_for_next_year(handle, env)
     first = state.designation.on.year + 1
+    rectifying = False
     for i, year in enumerate(range(first, first + 10)):
         unqualified = i == TEN_YEAR_UNQUALIFIED_YEAR
         state = await report_and_grade(handle, env, year, "不合格" if unqualified else GRADES[i % len(GRADES)],
                                        on=date(year + 1, 3, 28), graded_on=date(year + 1, 6, 20))
-        if unqualified:
-            state = await pass_rectification(handle, env, date(year + 1, 10, 15))
+        if rectifying:  # PD15: the result once the year of rectification (from the last 20 June) has ended
+            state = await pass_rectification(handle, env, date(year + 1, 7, 1))
+        rectifying = unqualified
     return state
 
 
 async def unqualified_then_rectified(handle, env) -> CenterState:
-    """M2: unqualified, then the rectification passes."""
+    """M2, PD15: unqualified, then, once the rectification period has ended, it is found passed."""
     state = await designate_for_next_year(handle, env)
     year = state.designation.on.year + 1
-    await report_and_grade(handle, env, year, "不合格")
+    state = await report_and_grade(handle, env, year, "不合格")
+    await env.sleep(state.operating.rectifications[-1].due_at - await env.get_current_time() + timedelta(hours=1))
     await handle.execute_update("record_rectification_result", {
         "actor": f.actor("city_bureau"), "request_id": f.rid(), "passed": True, "report_ref": "ZG-1",
         "finding": "整改到位"})

@@ -11,7 +11,9 @@ from temporalio.exceptions import ApplicationError
 from db.outcomes import get_center, list_audit, record_batch
 from models.effects import Ban, OutcomeBatch
 from tests.fixtures import factories as f
-from tests.workflows.flows import dismiss, notice_ended_with_open_objection, objection, state_of, through_evaluation, today
+from tests.workflows.flows import (
+    dismiss, issue_document, notice_ended_with_open_objection, objection, state_of, through_evaluation, today, until,
+)
 
 
 def text_of(message) -> str:
@@ -26,40 +28,20 @@ async def refusal(handle, action: str, payload: dict) -> ApplicationError:
     return cause
 
 
-async def test_d7_full_run_to_designation_with_audit_and_mail(centers, env, db_pool, smtp_server):
-    """D1-D7: application, county review, city evaluation, 5-working-day notice, designation."""
-    profile = f.profile()
-    handle = await centers.start(profile)
-    await through_evaluation(handle)
-    result = await handle.execute_update("publish_notice", f.notice(await today(env)))
-    assert result["phase"] == "public_notice"
-    state = await state_of(handle)
-    assert state.notice is not None and state.deadline("notice-end") is not None
-    await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
-    state = await state_of(handle)
-    assert state.phase == "designated"
-    assert state.designation and state.designation.name == "舟山市新材料产业创新中心"
-
-    async with db_pool.acquire() as conn:
-        rows = await list_audit(conn, profile.center_id)
-    actions = [r.action for r in rows]
-    for expected in ("opened", "submit_application", "record_county_review", "record_city_evaluation",
-                     "publish_notice", "due:notice_end"):
-        assert expected in actions
-    designated = await smtp_server.wait_for(
-        lambda m: profile.center_id in text_of(m) and "Designation" in str(m["Subject"]), timeout=10)
-    assert "舟山市新材料产业创新中心" in text_of(designated)
-    assert set(designated["To"].addresses[i].addr_spec for i in range(len(designated["To"].addresses))) == {
-        "wangmin@center.example", "kj-dinghai@zhoushan.example", "kjj@zhoushan.example"}
-
-
-async def test_d7_notice_before_2025_national_day_ends_after_the_holiday(centers, env):
-    """D7, PD2: published Fri 2025-09-26, 5 working days: 26, 28 (adjusted Sunday), 29, 30, 9 Oct."""
+async def test_d7_a_notice_recorded_after_it_ended_needs_its_reason(centers, env):
+    """D7, PD2: the bureau records, two weeks late, a notice published on the evaluation day: refused
+    without `recorded_late`; with it, the notice ends at once (its 5th working day is past) and the
+    designation document falls due (PD16). (The 2025 National Day case is in tests/rules/test_calendar.py.)"""
     handle = await centers.start(f.profile())
-    await through_evaluation(handle, evaluated_on=date(2025, 9, 20))
-    await handle.execute_update("publish_notice", f.notice(date(2025, 9, 26)))
-    state = await state_of(handle)
-    assert state.notice.ends_at == datetime(2025, 10, 9, 16, 0, tzinfo=timezone.utc)
+    await through_evaluation(handle)
+    evaluated_on = (await state_of(handle)).city_evaluation.on
+    await env.sleep(timedelta(days=14))
+    cause = await refusal(handle, "publish_notice", f.notice(evaluated_on))
+    assert (cause.details[0]["rule_id"], cause.details[0]["field"]) == ("D7", "recorded_late")
+    await handle.execute_update("publish_notice", f.notice(evaluated_on, recorded_late="系统上线前已在官网公示"))
+    state = await until(handle, lambda s: s.notice.ended, "late notice ended")
+    assert state.notice.published_on == evaluated_on and state.notice.ends_at < await env.get_current_time()
+    assert state.deadline("designation-document") is not None
 
 
 async def test_d5_county_department_of_another_county_is_refused(centers):
@@ -84,6 +66,9 @@ async def test_d7_objection_after_notice_end_is_refused_and_open_objection_holds
     late = await refusal(handle, "file_objection", objection("张某"))
     assert late.details[0]["rule_id"] == "D7" and late.details[0]["field"] == "notice"
     await dismiss(handle, state.objections[0].id)
+    state = await state_of(handle)
+    assert state.phase == "public_notice" and state.deadline("designation-document") is not None  # PD16
+    await issue_document(handle, env)
     assert (await state_of(handle)).phase == "designated"
 
 

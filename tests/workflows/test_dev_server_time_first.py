@@ -68,50 +68,52 @@ def withdraw() -> dict[str, Any]:
     return {"actor": f.actor("implementing_entity", name="王敏"), "request_id": f.rid(), "reason": "不再建设"}
 
 
-async def test_d7_a_withdraw_signal_and_the_notice_end_in_one_activation(dev_client, db_pool, worker_settings):
-    """D7: the worker is down while the notice ends and a withdraw signal comes in; on restart both
-    arrive in one activation. The notice end is applied first: designated, and the withdraw refused
-    with the reason (the center is no longer withdrawable)."""
+def document(state: CenterState) -> dict[str, Any]:
+    """PD16: the bureau's designation document, dated today, under a name of this test's own."""
+    return f.designation_document(local_date(datetime.now(timezone.utc)), name_xx="新材料" + state.center_id[-8:])
+
+
+async def test_d7_pd16_a_document_signal_and_the_notice_end_in_one_activation(dev_client, db_pool, worker_settings):
+    """D7, PD16: the worker is down while the notice ends and the bureau's designation document comes
+    in by signal; on restart both arrive in one activation. The notice end is applied first, so the
+    document (refused while a notice runs) is accepted: designated, nothing refused."""
     state = in_notice_ending_soon(f"one-act-{uuid.uuid4().hex[:8]}")
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         handle = await start(dev_client, task_queue, state)
         await eventually(handle, lambda s: s.phase == "public_notice", "started")
     await asyncio.sleep((state.notice.ends_at - datetime.now(timezone.utc)).total_seconds() + 1)
-    await handle.signal("withdraw", withdraw())
+    await handle.signal("issue_designation", document(state))
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
-        done = await eventually(handle, lambda s: s.rejected, "withdraw handled")
-        assert done.phase == "designated" and done.notice.ended
-        assert done.deadline("notice-end") is None
-        (refusal,) = done.rejected
-        assert refusal.action == "withdraw" and refusal.field == "phase" and "designated" in refusal.message
-        for _ in range(100):  # the signal's refusal is recorded just after the state shows it
+        done = await eventually(handle, lambda s: s.phase == "designated", "document handled")
+        assert done.notice.ended and not done.rejected
+        assert done.deadline("notice-end") is None and done.deadline("designation-document") is None
+        for _ in range(100):  # the step is recorded just after the state shows it
             async with db_pool.acquire() as conn:
                 audit = [a.action for a in await list_audit(conn, state.center_id)]
-            if "withdraw" in audit:
+            if "issue_designation" in audit:
                 break
             await asyncio.sleep(0.1)
-        assert audit.index("due:notice_end") < audit.index("withdraw"), audit
+        assert audit.index("due:notice_end") < audit.index("issue_designation"), audit
         await handle.terminate("test finished")
 
 
-async def test_d7_an_update_after_the_notice_end_is_refused_by_the_validator(dev_client, db_pool, worker_settings):
-    """D7: the same race with an update: its validator judges the caught-up state, so the withdraw
-    is refused before anything is written, and the notice end is not dropped."""
+async def test_d7_pd16_an_update_after_the_notice_end_is_judged_by_the_validator_on_the_caught_up_state(
+        dev_client, db_pool, worker_settings):
+    """D7, PD16: the same race with an update: its validator judges the caught-up state, where the
+    notice has ended, so the document (refused on the stale state: the notice runs) is accepted."""
     state = in_notice_ending_soon(f"one-upd-{uuid.uuid4().hex[:8]}")
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         handle = await start(dev_client, task_queue, state)
         await eventually(handle, lambda s: s.phase == "public_notice", "started")
     await asyncio.sleep((state.notice.ends_at - datetime.now(timezone.utc)).total_seconds() + 1)
-    pending = asyncio.create_task(handle.execute_update("withdraw", withdraw()))
+    pending = asyncio.create_task(handle.execute_update("issue_designation", document(state)))
     await asyncio.sleep(0.5)
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
-        with pytest.raises(WorkflowUpdateFailedError) as refused:
-            await pending
-        assert refused.value.cause.details[0]["field"] == "phase"
-        done = await eventually(handle, lambda s: s.phase == "designated", "designated")
-        assert done.notice.ended and not done.rejected  # refused at the door: nothing written
+        assert (await pending)["phase"] == "designated"
+        done = await state_of(handle)
+        assert done.notice.ended and not done.rejected
         await handle.terminate("test finished")
 
 
@@ -179,7 +181,8 @@ async def test_a_lifecycle_restarted_within_a_second_keeps_keys_of_its_own(dev_c
 
 
 async def test_d7_the_notice_ends_on_time_while_postgresql_refuses_writes(dev_client, db_pool, worker_settings):
-    """A deadline whose decision needs nothing from outside is decided on time in the workflow's
+    """A deadline whose decision needs nothing from outside (PD16: the notice end opens the bureau's
+    document deadline) is decided on time in the workflow's
     state while PostgreSQL refuses every write of this center (a retryable error, as in an outage);
     its record is written, in order, once the database takes writes again."""
     state = in_notice_ending_soon(f"pg-down-{uuid.uuid4().hex[:8]}")
@@ -198,8 +201,8 @@ async def test_d7_the_notice_ends_on_time_while_postgresql_refuses_writes(dev_cl
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         handle = await start(dev_client, task_queue, state)
-        done = await eventually(handle, lambda s: s.phase == "designated", "designated on time")
-        assert done.designation.on >= state.notice.ends_at.date()
+        done = await eventually(handle, lambda s: s.notice.ended, "notice ended on time")
+        assert done.deadline("designation-document") is not None  # PD16: the bureau's document is due
         async with db_pool.acquire() as conn:
             assert await list_audit(conn, state.center_id) == []
             await conn.execute(f"DROP TRIGGER refuse_probe_{state.center_id.replace('-', '_')} ON audit_log")

@@ -1,12 +1,15 @@
-"""Operating life end to end on the time-skipping server with the real policy (M1-M4, M7, PD3, PD4, PD7)."""
+"""Operating life end to end on the time-skipping server with the real policy (M1-M4, M7, PD3, PD4, PD7, PD15)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
 
+import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from db.outcomes import active_bans, get_center
 from models import search_attributes as sa
@@ -19,6 +22,14 @@ from tests.workflows.flows import designate, state_of, until
 from tests.workflows.scenarios import (
     TEN_YEAR_UNQUALIFIED_YEAR, designate_for_next_year, report_and_grade, sleep_until_local, ten_year_lifecycle, unqualified_then_rectified,
 )
+
+
+async def refusal(handle, action: str, payload: dict) -> dict:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await handle.execute_update(action, payload)
+    cause = info.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "ActionRefused"
+    return cause.details[0]
 
 MAX_EVENTS_PER_RUN = 2000
 
@@ -130,9 +141,11 @@ async def test_m2_unqualified_then_passed_rectification(centers, env):
     assert state.deadline(f"rectification-{year}") is None
 
 
-async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_ends(centers, env, db_pool):
+async def test_m2_pd15_unqualified_then_delisted_on_the_bureaus_finding_after_the_year(centers, env, db_pool):
     """The rectification deadline (one year from the day the grade was recorded) survives the
-    continue-as-new at the new year, then delists; the entity's ban is in the registry (PD7)."""
+    continue-as-new at the new year; PD15: a "failed" result is refused while it runs; when it ends
+    nothing happens by itself (overdue for the bureau); the bureau's finding then delists, and the
+    entity's ban is in the registry (PD7)."""
     profile = f.profile()
     handle = await centers.start(profile)
     state = await designate_for_next_year(handle, env)
@@ -142,9 +155,16 @@ async def test_m2_pd4_pd7_unqualified_then_delisted_when_the_rectification_year_
     assert state.phase == "rectifying"
     rectification = period_end(graded_on, years=1, calendar=default_calendar())  # PD4, PD10
     assert state.deadline(f"rectification-{year}").due_at == rectification.due_at
+    failed = {"actor": f.actor("city_bureau"), "request_id": f.rid(), "passed": False, "report_ref": "ZG-1",
+              "finding": "整改后仍不合格"}
+    early = await refusal(handle, "record_rectification_result", failed)
+    assert (early["rule_id"], early["field"]) == ("PD15", "phase")
     await sleep_until_local(env, rectification.day + timedelta(days=1), hour=1)
+    state = await until(handle, lambda s: s.deadline(f"rectification-{year}").overdue, "rectification overdue")
+    assert state.phase == "rectifying" and state.bans == []
+    await handle.execute_update("record_rectification_result", failed | {"request_id": f.rid()})
     final = await handle.result()
-    assert final.phase == "delisted" and final.operating.rectifications[-1].result == "lapsed"
+    assert final.phase == "delisted" and final.operating.rectifications[-1].result == "failed"
     delisted_on = local_date(final.ended_at)
     async with db_pool.acquire() as conn:
         bans = await active_bans(conn, BanQuery(

@@ -28,6 +28,7 @@ from tests.fixtures.temporal import chain_histories, replayer
 from tests.workflows.scenarios import ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
+    rejected_then_reapplied, withdrawn_money_settled_after_the_lapse,
 )
 
 SCENARIOS = {
@@ -37,9 +38,11 @@ SCENARIOS = {
     "advance-clawback-repaid": advance_settled_into_clawback_and_repaid,
     "ten-year-lifecycle": ten_year_lifecycle,
     "unqualified-then-rectified": unqualified_then_rectified,
+    "withdrawn-money-settled": withdrawn_money_settled_after_the_lapse,
+    "rejected-then-reapplied": rejected_then_reapplied,
 }
 from models.state import LifecycleInput
-from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, CenterLifecycle
+from workflows.lifecycle import DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17, CenterLifecycle
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -84,7 +87,7 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
