@@ -1,7 +1,7 @@
-"""Review of issue 9's recorder and continue-as-new (workflows/lifecycle.py): expected to FAIL on 0669465.
+"""Review of issue 9's recorder and continue-as-new (workflows/lifecycle.py): each failed on 0669465 and passes since the fixes.
 
 PostgreSQL "down" for one center is a trigger refusing its audit rows with a retryable SQLSTATE
-(57P03), as in tests/workflows/test_dev_server_time_first.py.
+(57P03): tests/fixtures/database.py ``audit_writes_refused``.
 """
 
 from __future__ import annotations
@@ -14,29 +14,9 @@ from temporalio.client import WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from tests.fixtures import factories as f
+from tests.fixtures.database import audit_writes_refused
 from tests.workflows.flows import state_of, today
 from tests.workflows.scenarios import sleep_until_local
-
-
-@contextlib.asynccontextmanager
-async def postgresql_refuses_writes_of(db_pool, center_id: str):
-    name = "review_refuse_" + center_id.replace("-", "_")
-    async with db_pool.acquire() as conn:
-        await conn.execute(f"""
-            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.center_id = '{center_id}' THEN
-                    RAISE EXCEPTION 'review: the database is starting up' USING ERRCODE = '57P03';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER {name} BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION {name}();
-        """)
-    try:
-        yield
-    finally:
-        async with db_pool.acquire() as conn:
-            await conn.execute(f"DROP TRIGGER IF EXISTS {name} ON audit_log; DROP FUNCTION IF EXISTS {name}()")
 
 
 async def failed_workflow_tasks(handle) -> list[str]:
@@ -55,7 +35,7 @@ async def test_review_year_change_with_an_update_waiting_for_its_record_does_not
     handle = await centers.start(profile)
     year = (await today(env)).year
     await sleep_until_local(env, date(year, 12, 31), hour=22)
-    async with postgresql_refuses_writes_of(db_pool, profile.center_id):
+    async with audit_writes_refused(db_pool, profile.center_id):
         await handle.start_update("submit_application", f.application(),
                                   wait_for_stage=WorkflowUpdateStage.ACCEPTED)
         try:  # 02:00 on 1 January: past the year change and the patience

@@ -19,6 +19,7 @@ from models.state import CenterState, LifecycleInput
 from rules.calendar import end_of_day, local_date
 from rules.designation import MAX_OBJECTIONS_PER_NOTICE
 from tests.fixtures import factories as f
+from tests.fixtures.database import audit_writes_refused
 from tests.fixtures.states import run
 from tests.fixtures.temporal import lifecycle_worker
 from workflows.lifecycle import CenterLifecycle
@@ -186,26 +187,14 @@ async def test_d7_the_notice_ends_on_time_while_postgresql_refuses_writes(dev_cl
     state while PostgreSQL refuses every write of this center (a retryable error, as in an outage);
     its record is written, in order, once the database takes writes again."""
     state = in_notice_ending_soon(f"pg-down-{uuid.uuid4().hex[:8]}")
-    async with db_pool.acquire() as conn:
-        await conn.execute(f"""
-            CREATE FUNCTION refuse_{state.center_id.replace('-', '_')}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.center_id = '{state.center_id}' THEN
-                    RAISE EXCEPTION 'probe: the database is starting up' USING ERRCODE = '57P03';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_probe_{state.center_id.replace('-', '_')} BEFORE INSERT ON audit_log
-                FOR EACH ROW EXECUTE FUNCTION refuse_{state.center_id.replace('-', '_')}();
-        """)
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
     async with lifecycle_worker(dev_client, task_queue, db_pool, worker_settings):
         handle = await start(dev_client, task_queue, state)
-        done = await eventually(handle, lambda s: s.notice.ended, "notice ended on time")
-        assert done.deadline("designation-document") is not None  # PD16: the bureau's document is due
-        async with db_pool.acquire() as conn:
-            assert await list_audit(conn, state.center_id) == []
-            await conn.execute(f"DROP TRIGGER refuse_probe_{state.center_id.replace('-', '_')} ON audit_log")
+        async with audit_writes_refused(db_pool, state.center_id):
+            done = await eventually(handle, lambda s: s.notice.ended, "notice ended on time")
+            assert done.deadline("designation-document") is not None  # PD16: the bureau's document is due
+            async with db_pool.acquire() as conn:
+                assert await list_audit(conn, state.center_id) == []
         for _ in range(150):  # the recorder retries with backoff (at most about 10 s here)
             async with db_pool.acquire() as conn:
                 audit = await list_audit(conn, state.center_id)

@@ -25,6 +25,7 @@ from rules.calendar import end_of_day
 from rules.monitoring import status_digests
 from tests.centers.cli_support import cli
 from tests.fixtures import factories as f
+from tests.fixtures.database import audit_writes_refused
 from tests.fixtures.mail import SmtpCollector
 from tests.fixtures.temporal import chain_histories
 from tests.workflows.flows import advance_and_settle, state_of, today, until
@@ -174,28 +175,18 @@ async def test_a_data_error_in_record_outcomes_does_not_freeze_the_lifecycle(cen
     """SQLSTATE class 22 from PostgreSQL is not retried: the rest of the step is saved, staff see what
     is missing (state, audit note), and the next action goes through."""
     profile = f.profile()
-    async with db_pool.acquire() as conn:
-        await conn.execute(f"""
-            CREATE FUNCTION refuse_probe() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.center_id = '{profile.center_id}' AND NEW.action = 'submit_application' THEN
-                    RAISE EXCEPTION 'probe: invalid byte sequence' USING ERRCODE = '22021';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER refuse_probe BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_probe();
-        """)
-    handle = await centers.start(profile)
-    result = await handle.execute_update("submit_application", f.application())
-    assert result["phase"] == "county_review"
-    state = await until(handle, lambda s: s.record_failures, "failure noted")
-    assert "22021" in state.record_failures[0].error
-    await handle.execute_update("record_county_review", f.county_review())
-    async with db_pool.acquire() as conn:
-        audit = await list_audit(conn, profile.center_id)
-        outbox = await list_outbox(conn, profile.center_id)
-    assert [a.action for a in audit] == ["opened", "record_failed", "record_county_review"]
-    assert any("D4" == o.rule_id for o in outbox), "the step's mail was saved row by row"
+    async with audit_writes_refused(db_pool, profile.center_id, sqlstate="22021", action="submit_application"):
+        handle = await centers.start(profile)
+        result = await handle.execute_update("submit_application", f.application())
+        assert result["phase"] == "county_review"
+        state = await until(handle, lambda s: s.record_failures, "failure noted")
+        assert "22021" in state.record_failures[0].error
+        await handle.execute_update("record_county_review", f.county_review())
+        async with db_pool.acquire() as conn:
+            audit = await list_audit(conn, profile.center_id)
+            outbox = await list_outbox(conn, profile.center_id)
+        assert [a.action for a in audit] == ["opened", "record_failed", "record_county_review"]
+        assert any("D4" == o.rule_id for o in outbox), "the step's mail was saved row by row"
 
 
 async def test_an_action_at_the_year_end_is_neither_lost_nor_half_applied(centers, env, db_pool, smtp_down):
