@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.actor import Action
+from models.profile import CreditCode
+from models.strict import Day, Flag, Score
 from models.text import Identifier, Line, Name, Note, Paragraph, Reference, Statement
 
 MAX_MATERIALS = 50
@@ -19,7 +20,7 @@ class Evidence(BaseModel):
     """One condition: met or not, and the material that shows it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    met: bool
+    met: Flag
     evidence: Note = Field(description="Document reference or short description")
 
 
@@ -70,7 +71,7 @@ class IntegrityCommitment(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     signed_by: Name = Field(description="The lead unit that signs it")
-    signed_on: date
+    signed_on: Day
     document_ref: Reference
 
 
@@ -85,14 +86,14 @@ class SubmitApplication(Action):
         default=None, description="PD17, M7: reference of the construction plan (建设方案); required",
     )
     materials: list[Reference] = Field(default_factory=list, max_length=MAX_MATERIALS, description="D4: references of the application materials")
-    partner_agreements: dict[Line(40), Reference] = Field(
+    partner_agreements: dict[CreditCode, Reference] = Field(
         default_factory=dict, max_length=MAX_PARTNER_AGREEMENTS, description="M6: partner credit code -> reference of the signed cooperation agreement"
     )
 
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    ok: bool
+    ok: Flag
     note: Note
 
 
@@ -102,7 +103,7 @@ class RecordCountyReview(Action):
     operating_status: Finding
     credit: Finding
     materials_authentic: Finding
-    recommend: bool
+    recommend: Flag
     reasons: Statement
 
 
@@ -111,11 +112,11 @@ class RecordCityEvaluation(Action):
 
     evaluator_kind: Literal["expert_panel", "third_party"]
     evaluator: Name
-    score: float = Field(ge=0, le=100, strict=True, allow_inf_nan=False)
+    score: Score
     opinion: Statement
-    propose: bool = Field(description="Propose for designation (on the list) or reject")
+    propose: Flag = Field(description="Propose for designation (on the list) or reject")
     report_ref: Reference
-    evaluated_on: date | None = Field(default=None, description="Date of the review report; today if omitted")
+    evaluated_on: Day | None = Field(default=None, description="Date of the review report; today if omitted")
     lead_unit_exception: Note | None = Field(
         default=None,
         description="PD17, D3 (1): the bureau's exception admitting a lead unit of another kind (原则上); "
@@ -126,7 +127,7 @@ class RecordCityEvaluation(Action):
 class PublishNotice(Action):
     """D7, PD2: the bureau publishes the proposed designation for the policy's number of working days."""
 
-    published_on: date | None = Field(None, description="D7: the day the notice is published; today if omitted")
+    published_on: Day | None = Field(None, description="D7: the day the notice is published; today if omitted")
     reference: Reference = Field(description="Where it is published, document number")
     recorded_late: Note | None = Field(
         None, description="D7: why a notice that has already ended is recorded only now (required then); "
@@ -139,7 +140,7 @@ class FileObjection(Action):
     objector: Name
     contact: Line(200)
     grounds: Paragraph(2000)
-    received_on: date | None = Field(
+    received_on: Day | None = Field(
         None, description="D7: for an objection the city bureau received offline, the day it arrived (within the "
                           "notice); it may be entered after the notice ended, until the designation is issued")
 
@@ -171,7 +172,7 @@ class IssueDesignation(Action):
     }]})
 
     document_number: Reference = Field(description="PD16: number of the designation document")
-    issued_on: date = Field(description="PD16: date of the document: after the notice ended, not in the future")
+    issued_on: Day = Field(description="PD16: date of the document: after the notice ended, not in the future")
     name_xx: Line(40) | None = Field(
         default=None,
         description="PD16: the ×× of 舟山市××产业创新中心; the field's Chinese name if omitted; must give a name "

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import Field
 
 from models.actor import Action
 from models.operating import ChangeKind, Grade, RevocationGround
+from models.strict import Day, Flag, Year
 from models.text import Identifier, Name, Reference, Statement
 
 
 class SubmitAnnualReport(Action):
     """M7: the implementing entity's report on an evaluated year."""
 
-    year: int = Field(ge=2000, le=2999, description="The evaluated year the report covers")
+    year: Year = Field(description="The evaluated year the report covers")
     report_ref: Reference
 
 
 class RecordAnnualEvaluation(Action):
     """M1: the city bureau records the third party's grade of a year."""
 
-    year: int = Field(ge=2000, le=2999, description="The evaluated year")
+    year: Year = Field(description="The evaluated year")
     grade: Grade = Field(description="M1: 优秀 excellent, 良好 good, 合格 qualified, 不合格 unqualified")
     evaluator: Name = Field(description="The third party that evaluated")
     report_ref: Reference = Field(description="The evaluator's report")
@@ -30,7 +29,7 @@ class RecordAnnualEvaluation(Action):
 class RecordRectificationResult(Action):
     """M2, PD4: the result of the rectification."""
 
-    passed: bool
+    passed: Flag
     report_ref: Reference
     finding: Statement
 
@@ -39,7 +38,7 @@ class ReportMajorChange(Action):
     """M3, PD3: a split, merger, restructuring or change of business, and the day it happened."""
 
     kind: ChangeKind
-    happened_on: date
+    happened_on: Day
     description: Statement
 
 
@@ -47,7 +46,7 @@ class RecordMajorChangeReview(Action):
     """M3: still eligible (designation stands) or not (cancelled from the year of the change)."""
 
     change_id: Identifier
-    still_eligible: bool
+    still_eligible: Flag
     finding: Statement
 
 

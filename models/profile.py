@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator, model_validator
 from stdnum.cn import uscc
 
 from models.directory import FIELD_NAMES_ZH, County, Field as IndustryField, Route
 from models.text import Line
 
 CENTER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,62}$")
+# GB 32100-2015: registration authority (1-9, A, N, Y), a category digit, then the 6-digit
+# administrative division (first digit 1-8, as every PRC division code). Without this, a code of
+# eighteen zeros passes, since its check digit happens to be 0.
+ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?")
+USCC_SHAPE = re.compile(r"[1-9ANY][1-9][1-8][0-9]{5}[0-9A-Z]{10}", re.ASCII)
 MAX_CONTACTS = 20
 MAX_PARTNERS = 50
 
 
 def check_credit_code(value: str) -> str:
-    """Unified social credit code, GB 32100-2015: 18 characters with a check digit."""
+    """Unified social credit code, GB 32100-2015: 18 characters, its structure and its check digit."""
     code = value.strip().upper()
-    if not uscc.is_valid(code):
-        raise ValueError(f"{value!r} is not a valid unified social credit code (GB 32100-2015 check digit)")
+    if not USCC_SHAPE.fullmatch(code) or not uscc.is_valid(code):
+        raise ValueError(f"{value[:40]!r} is not a valid unified social credit code (GB 32100-2015)")
     return code
+
+
+CreditCode = Annotated[str, Field(max_length=40), AfterValidator(check_credit_code)]
+"""A unified social credit code, normalised to upper case."""
 
 
 class Organisation(BaseModel):
@@ -63,6 +73,16 @@ class CenterProfile(BaseModel):
     contacts: list[Contact] = Field(min_length=1, max_length=MAX_CONTACTS, description="The center's contacts; they get reminders (PD9)")
     partners: list[Partner] = Field(default_factory=list, max_length=MAX_PARTNERS, description="M6: partner units")
 
+    @field_validator("proposed_name", "field_name_zh")
+    @classmethod
+    def _no_encoded_words(cls, value: str | None) -> str | None:
+        """These names go into mail subjects. Python before 3.11.10 decodes an RFC 2047 encoded word
+        set in a header and writes its CR/LF out raw (CVE-2024-6923): "=?utf-8?q?=0D=0ABcc:...?="
+        would add a Bcc header. No center's name contains "=?", so it is refused."""
+        if value is not None and ENCODED_WORD.search(value):
+            raise ValueError('must not contain an RFC 2047 encoded word ("=?charset?q?...?=")')
+        return value
+
     @field_validator("center_id")
     @classmethod
     def _center_id(cls, value: str) -> str:
@@ -75,6 +95,30 @@ class CenterProfile(BaseModel):
         if self.field is IndustryField.OTHER_MARINE and not self.field_name_zh:
             raise ValueError("field_name_zh is required when field is other_marine (D2)")
         return self
+
+    @field_validator("contacts")
+    @classmethod
+    def _distinct_contacts(cls, contacts: list[Contact]) -> list[Contact]:
+        """One contact per mailbox: a duplicate would get every reminder twice (PD9)."""
+        seen: set[str] = set()
+        for contact in contacts:
+            if str(contact.email).lower() in seen:
+                raise ValueError(f"{contact.email} is listed twice")
+            seen.add(str(contact.email).lower())
+        return contacts
+
+    @field_validator("partners")
+    @classmethod
+    def _distinct_partners(cls, partners: list[Partner], info: ValidationInfo) -> list[Partner]:
+        """M6: each partner once, and none of them the implementing entity itself."""
+        entity = info.data.get("implementing_entity")
+        codes = [p.credit_code for p in partners]
+        for i, code in enumerate(codes):
+            if code in codes[:i]:
+                raise ValueError(f"{code} is listed twice (M6)")
+            if entity is not None and code == entity.credit_code:
+                raise ValueError(f"{code} is the implementing entity itself, not a partner (M6)")
+        return partners
 
     @property
     def field_zh(self) -> str:

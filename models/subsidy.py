@@ -12,6 +12,7 @@ given as an amount is refused at the door (``1.1`` is not exactly 1.10 in binary
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -25,10 +26,16 @@ ZERO = Decimal("0.00")
 MAX_DIGITS = 14  # numeric(14, 2) in PostgreSQL: up to 999,999,999,999.99 yuan
 
 
+AMOUNT_TEXT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)  # the schema's pattern, ASCII digits only
+
+
 def _no_float(value: Any) -> Any:
-    """A float (or a bool, which Python counts as an int) never becomes an amount."""
+    """A float (or a bool, which Python counts as an int) never becomes an amount, and text must match
+    the published pattern: Decimal() alone would take "1e3", "5_000", " 5" and Arabic-Indic digits."""
     if isinstance(value, (float, bool)):
         raise ValueError('amounts are exact yuan: give a string such as "1500000.00" or an integer, never a float')
+    if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
+        raise ValueError('amounts are exact yuan: digits 0-9 with at most 2 decimal places, such as "1500000.00"')
     return value
 
 
@@ -39,7 +46,7 @@ def _to_fen(value: Decimal) -> Decimal:
 
 _SCHEMA = WithJsonSchema({
     "anyOf": [
-        {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+        {"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$"},
         {"type": "integer", "minimum": 0},
     ],
     "description": "Yuan, exact to the fen: a decimal string with at most 2 places, or an integer; never a float",

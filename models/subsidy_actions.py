@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from models.actor import Action
+from models.strict import Year
 from models.subsidy import PositiveYuan, Yuan
 from models.text import Reference
 
@@ -23,8 +24,8 @@ class GrantAdvance(Action):
         "year": 2027, "amount_yuan": "1000000.00", "payment_ref": "舟科拨〔2027〕3号",
     }]})
 
-    year: int | None = Field(
-        default=None, ge=2000, le=2999,
+    year: Year | None = Field(
+        default=None,
         description="S2: the subsidy year the advance is for: this year or next (Asia/Shanghai); this year if omitted",
     )
     amount_yuan: PositiveYuan = Field(description="S1, PD6: the advance, counted against the year's city cap")
@@ -39,7 +40,7 @@ class SettleSubsidy(Action):
         "year": 2027, "amount_due_yuan": "800000.00", "assessment_ref": "绩效评价报告 JX-2028-07",
     }]})
 
-    year: int = Field(ge=2000, le=2999, description="The subsidy year assessed")
+    year: Year = Field(description="The subsidy year assessed")
     amount_due_yuan: Yuan = Field(description="S2: the amount actually due (0 to the advance); the rest is clawed back")
     assessment_ref: Reference = Field(description="Reference of the performance assessment")
 
@@ -52,6 +53,6 @@ class RecordRepayment(Action):
         "year": 2027, "amount_yuan": "200000.00", "receipt_ref": "缴款书 2028-0415",
     }]})
 
-    year: int = Field(ge=2000, le=2999, description="The subsidy year whose clawback is repaid")
+    year: Year = Field(description="The subsidy year whose clawback is repaid")
     amount_yuan: PositiveYuan = Field(description="Repaid now; at most what is still outstanding")
     receipt_ref: Reference = Field(description="Reference of the receipt or bank slip")

@@ -47,7 +47,10 @@ class OutboxDispatcher:
                     due = await next_due_in(self._pool)
                     if due is not None:
                         wait = min(wait, max(due, 0.2))
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                # InternalClientError: a pooled connection broken by a PostgreSQL restart ("cannot switch
+                # to state 12; another operation is in progress"); found by tests/faults/test_postgres_outage.py.
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                        TimeoutError) as exc:
                     log.warning("outbox_unavailable", error=f"{type(exc).__name__}: {exc}"[:300])
                 except Exception:  # a bug must not end delivery for the whole worker: log it, go on
                     log.exception("outbox_round_failed")
