@@ -48,12 +48,15 @@ def paragraph(value: str) -> str:
 
 
 def header_safe(value: str) -> str:
-    """Text composed into an email header or a filename: every control character becomes a space.
+    """Text composed into an email header or a filename: every control character becomes a space,
+    and an RFC 2047 encoded word (``=?charset?q?...?=``) is broken up so that it stays literal text.
 
     Input is refused at the door already; this is the second line of defence for text that was
-    stored before the door was shut (running lifecycles) or composed from several fields.
+    stored before the door was shut (running lifecycles) or composed from several fields. Python's
+    email package before 3.11.10 writes out the CR/LF of a decoded encoded word raw (CVE-2024-6923),
+    so a subject must never carry one.
     """
-    return _FORBIDDEN_IN_LINE.sub(" ", value)
+    return _FORBIDDEN_IN_LINE.sub(" ", value).replace("=?", "= ?")
 
 
 def Line(max_length: int, min_length: int = 1) -> type[str]:  # noqa: N802 (reads as a type)
