@@ -54,11 +54,16 @@ ROWS = 3  # rows offered for a list of models (contacts, partners); empty rows a
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """(the type, whether None is allowed)."""
+    """(the type, whether None is allowed); constrained types (``Annotated[int, ...]``, e.g. models.strict.Year)
+    count as their base type."""
+    nullable = False
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return (args[0] if len(args) == 1 else annotation), len(args) < len(typing.get_args(annotation))
-    return annotation, False
+        nullable = len(args) < len(typing.get_args(annotation))
+        annotation = args[0] if len(args) == 1 else annotation
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation, nullable
 
 
 def _max_length(info: FieldInfo) -> int | None:
