@@ -27,11 +27,14 @@ from models import search_attributes as sa
 from models.actor import Action
 from models.directory import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
+from models.importing import ImportCenter
 from models.policy import policy_in_force
 from models.profile import CenterProfile
 from models.state import ActionResult, CenterState, Deadline, LifecycleInput
 from rules.calendar import end_of_day, local_date
 from rules.catalog import ACTIONS
+from rules.engine import Refusal
+from rules.importing import import_lifecycle
 from staff import reports
 from staff.context import StaffContext
 from staff.errors import BadInput, Failed, NotFound
@@ -93,10 +96,15 @@ class Started:
     run_id: str | None
     policy_version: str
     ui_link: str
+    phase: str = "preparing"
 
 
-async def start(ctx: StaffContext, profile: CenterProfile) -> Started:
-    """Start CenterLifecycle center-<id> with the policy in force today (PD8); one running lifecycle per center."""
+async def start(ctx: StaffContext, profile: CenterProfile, imported: ImportCenter | None = None) -> Started:
+    """Start CenterLifecycle center-<id> with the policy in force today (PD8); one running lifecycle per center.
+
+    ``imported``: an existing center brought in with its past (rules/importing.py); checked here first
+    (a refusal is ``BadInput``: nothing starts), and again by the workflow, which records it.
+    """
     try:
         offices = load_offices(profile.county)
     except (OSError, KeyError, ValueError) as err:
@@ -105,12 +113,17 @@ async def start(ctx: StaffContext, profile: CenterProfile) -> Started:
     policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     # The provisional state gives the search attributes and summary the list view shows from the start.
     provisional = CenterState(profile=profile, policy=policy, offices=offices, opened_at=ctx.clock())
+    if imported is not None:
+        try:
+            provisional = import_lifecycle(provisional, imported, ctx.clock()).state
+        except Refusal as refusal:
+            raise BadInput(f"refused [{refusal.rule_id}] {refusal.field}: {refusal.message}") from None
     wid = workflow_id(profile.center_id)
     client = await ctx.temporal()
     try:
         handle = await client.start_workflow(
             CenterLifecycle.run,
-            LifecycleInput(profile=profile, policy=policy, offices=offices),
+            LifecycleInput(profile=profile, policy=policy, offices=offices, imported=imported),
             id=wid,
             task_queue=ctx.settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,  # one running lifecycle per center
@@ -123,7 +136,7 @@ async def start(ctx: StaffContext, profile: CenterProfile) -> Started:
                      f"{ctx.ui_link(wid)}") from None
     except RPCError as err:
         raise Failed(f"could not start {wid}: {err.message}") from None
-    return Started(wid, handle.result_run_id, policy.version, ctx.ui_link(wid))
+    return Started(wid, handle.result_run_id, policy.version, ctx.ui_link(wid), provisional.phase.value)
 
 
 # -- actions ---------------------------------------------------------------------------------------
