@@ -12,7 +12,8 @@ from temporalio import activity
 
 from activities.errors import permanent_database_errors_fail_fast
 from db.mailer import undelivered_mail
-from models.directory import offices_file
+from db.outcomes import list_centers
+from models.offices import offices_file
 from models.mail import UndeliveredMail
 from models.effects import CenterSnapshot
 from rules.calendar import default_coverage, local_date
@@ -38,11 +39,7 @@ class MonitoringActivities:
     @permanent_database_errors_fail_fast
     async def load_status_board(self) -> StatusBoard:
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT center_id, revision, name, county, field, route, phase, credit_code, lead_unit, "
-                "designated_on, last_grade, next_deadline_at, updated_at, opened_at, overdue_count, "
-                "oldest_overdue_at FROM centers"
-            )
+            centers = await list_centers(conn)
             undelivered = await undelivered_mail(conn)
         offices = json.loads(offices_file().read_text(encoding="utf-8"))
         covered_through, problem = default_coverage(local_date(datetime.now(UTC)))
@@ -50,7 +47,7 @@ class MonitoringActivities:
             log.error("calendar_overrides_invalid", error=problem)
         return StatusBoard(
             calendar_covered_through=covered_through, calendar_problem=problem,
-            centers=[CenterSnapshot.model_validate(dict(r)) for r in rows], undelivered=undelivered,
+            centers=centers, undelivered=undelivered,
             city_email=offices["city_bureau_email"],
             county_emails=offices["county_department_emails"],
         )

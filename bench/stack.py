@@ -26,7 +26,7 @@ from bench.noop import NoopLifecycle, noop_activity
 from db.embedded import start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from db.pool import create_pool
-from models.directory import load_offices
+from models.offices import load_offices
 from models.mail import SmtpSettings
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from models.directory import COUNTY_NAMES_ZH, FIELD_NAMES_ZH, County, Field
 from models.mail import UndeliveredMail
 from models.subsidy import yuan_text
-from models.state import CenterState, Deadline
-from rules.calendar import SHANGHAI
+from models.state import CenterState
 from rules.messages import period_note
 from rules.periods import ban_end_text
 from staff.text import county_text, deadline_status, due_text, field_text, local_text  # noqa: F401  re-exported

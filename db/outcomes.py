@@ -173,6 +173,12 @@ async def list_outbox(conn: asyncpg.Connection, center_id: str) -> list[OutboxEn
     return [OutboxEntry.model_validate(dict(r)) for r in rows]
 
 
+async def list_centers(conn: asyncpg.Connection) -> list[CenterSnapshot]:
+    """Every center's report row (M5 status board)."""
+    rows = await conn.fetch(f"SELECT {_SNAPSHOT_COLUMNS} FROM centers ORDER BY center_id")
+    return [CenterSnapshot.model_validate(dict(r)) for r in rows]
+
+
 async def get_center(conn: asyncpg.Connection, center_id: str) -> CenterSnapshot | None:
     """The report row of one center, or None if no snapshot was recorded yet."""
     row = await conn.fetchrow(f"SELECT {_SNAPSHOT_COLUMNS} FROM centers WHERE center_id = $1", center_id)

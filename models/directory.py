@@ -63,24 +63,3 @@ class Role(StrEnum):
     COUNTY_DEPARTMENT = "county_department"
     CITY_BUREAU = "city_bureau"
     PUBLIC = "public"
-
-
-def offices_file() -> "Path":
-    """The staff mailbox directory: CENTERS_OFFICES_FILE, else the packaged example."""
-    import os
-    from pathlib import Path
-
-    return Path(os.environ.get("CENTERS_OFFICES_FILE") or Path(__file__).parent / "data" / "offices.json")
-
-
-def load_offices(county: County) -> "Offices":
-    """Staff mailboxes for a center in ``county``; read by the starter, frozen into the lifecycle."""
-    import json
-
-    from models.profile import Offices
-
-    data = json.loads(offices_file().read_text(encoding="utf-8"))
-    return Offices(
-        city_bureau_email=data["city_bureau_email"],
-        county_department_email=data["county_department_emails"][county.value],
-    )

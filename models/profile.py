@@ -132,11 +132,3 @@ class CenterProfile(BaseModel):
     @property
     def contact_emails(self) -> list[str]:
         return [str(c.email) for c in self.contacts]
-
-
-class Offices(BaseModel):
-    """Staff mailboxes notified about a center, frozen into its lifecycle input."""
-
-    model_config = ConfigDict(extra="forbid")
-    city_bureau_email: EmailStr
-    county_department_email: EmailStr

@@ -14,7 +14,8 @@ from models.importing import ImportCenter
 from models.operating import OperatingRecord
 from models.phase import ENDED, Phase
 from models.policy import Policy
-from models.profile import CenterProfile, Offices
+from models.offices import Offices
+from models.profile import CenterProfile
 from models.subsidy import SubsidyRecord
 
 

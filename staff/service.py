@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from db.outcomes import record_batch
 from models import search_attributes as sa
 from models.actor import Action
-from models.directory import load_offices, offices_file
+from models.offices import load_offices, offices_file
 from models.effects import AuditEntry, OutcomeBatch
 from models.importing import ImportCenter
 from models.policy import policy_in_force

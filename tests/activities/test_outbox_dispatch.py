@@ -13,10 +13,8 @@ from aiosmtpd.controller import Controller
 from db.mailer import deliver_pending, message_id_for, undelivered_mail
 from db.outcomes import list_outbox, record_batch
 from models.effects import Email, OutcomeBatch
-from models.mail import SmtpSettings
 from tests.fixtures.mail import SmtpCollector, _free_port as free_port
 from tests.fixtures.temporal import running_dispatcher
-from workers.settings import Settings
 
 
 def new_center() -> str:

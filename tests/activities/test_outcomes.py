@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
-import aiosmtplib
 import asyncpg
 import pytest
 from temporalio.exceptions import ApplicationError

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from centers.main import build_parser
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
 from models.state import LifecycleInput

@@ -13,7 +13,7 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import ActionResult, LifecycleInput
 from tests.fixtures import factories as f

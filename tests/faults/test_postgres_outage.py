@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from db.embedded import start_embedded, stop_embedded
 from db.migrate import apply_migrations
 from db.pool import create_pool
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import ActionResult, CenterState, LifecycleInput
 from tests.fixtures import factories as f

@@ -9,9 +9,8 @@ import asyncpg
 from aiosmtpd.controller import Controller
 
 from db.mailer import backoff_seconds, deliver_pending, message_id_for
-from db.outcomes import list_outbox, record_batch
+from db.outcomes import record_batch
 from models.effects import Email, OutcomeBatch
-from models.mail import SmtpSettings
 from tests.fixtures.mail import SmtpCollector, _free_port as free_port
 from workers.outbox import OutboxDispatcher
 

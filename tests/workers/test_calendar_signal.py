@@ -12,7 +12,7 @@ import pytest_asyncio
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import CenterState, LifecycleInput
 from rules.calendar import default_calendar, end_of_day, legal_last_day, local_date, period_end

@@ -25,7 +25,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
 )
 
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
 from models.state import LifecycleInput

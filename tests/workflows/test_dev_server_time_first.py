@@ -13,7 +13,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from db.outcomes import list_audit
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import CenterState, LifecycleInput
 from rules.calendar import end_of_day, local_date

@@ -13,7 +13,7 @@ import pytest
 
 from db.outcomes import get_center, list_audit
 from models import search_attributes as sa
-from models.directory import load_offices
+from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import CenterState, LifecycleInput
 from tests.fixtures import factories as f
