@@ -19,7 +19,6 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
-from workers.settings import Settings
 
 _DATABASE = "postgres"  # pgserver's trust-auth superuser and its default database
 _USER = "postgres"
@@ -90,16 +89,16 @@ class NoDatabase(RuntimeError):
     """DATABASE_URL is unset and there is no dev-stack database to fall back on."""
 
 
-def database_url(settings: Settings) -> str:
+def database_url(url: str | None, var_dir: Path | str) -> str:
     """DATABASE_URL when set; otherwise the dev stack's embedded server under VAR_DIR/pg.
 
     Only `make run` (workers.devstack) creates that database. Anyone else (a worker in production,
     the CLI on a staff machine) reuses one that exists, starting it if it is stopped, and never
     silently creates an empty one: a forgotten DATABASE_URL must not look like "no centers".
     """
-    if settings.database_url:
-        return settings.database_url
-    pgdata = Path(settings.var_dir) / "pg"
+    if url:
+        return url
+    pgdata = Path(var_dir) / "pg"
     if not (pgdata / "PG_VERSION").exists():
         raise NoDatabase(
             f"DATABASE_URL is not set and there is no dev-stack database under {pgdata.resolve()}: set "

@@ -54,7 +54,7 @@ class StaffContext:
             from db.embedded import NoDatabase, database_url
 
             try:
-                self.database_url = await asyncio.to_thread(database_url, self.settings)
+                self.database_url = await asyncio.to_thread(database_url, self.settings.database_url, self.settings.var_dir)
             except NoDatabase as err:  # says what to set already
                 raise Failed(str(err)) from None
             except Exception as err:

@@ -63,7 +63,7 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
     """
     configure_logging(settings.log_format)
     client = await connect_client(settings)
-    dsn = await asyncio.to_thread(database_url, settings)  # the dev stack's embedded server, if any
+    dsn = await asyncio.to_thread(database_url, settings.database_url, settings.var_dir)  # the dev stack's embedded server, if any
     await prepare_schema(settings, dsn)
     pool = await create_pool(dsn, max_size=settings.db_pool_size, acquire_timeout=settings.db_acquire_timeout,
                              command_timeout=settings.db_command_timeout)  # json codecs the activities rely on
@@ -134,7 +134,7 @@ async def prepare_schema(settings: Settings, dsn: str) -> None:
 async def _migrate_only(settings: Settings) -> int:
     """`centers-worker --migrate-only`: apply the migrations and exit (a deploy job, as the schema owner)."""
     try:
-        dsn = await asyncio.to_thread(database_url, settings)
+        dsn = await asyncio.to_thread(database_url, settings.database_url, settings.var_dir)
         applied = await migrate_url(dsn)
     except Exception:
         log.exception("migration failed")

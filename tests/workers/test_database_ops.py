@@ -85,6 +85,6 @@ def test_no_silent_empty_embedded_database(tmp_path: Path) -> None:
     """DATABASE_URL unset outside the dev stack: a clear error, and no database is created."""
     settings = Settings(var_dir=tmp_path / "var", database_url=None, _env_file=None)
     with pytest.raises(NoDatabase, match="DATABASE_URL is not set"):
-        database_url(settings)
+        database_url(settings.database_url, settings.var_dir)
     assert not (tmp_path / "var" / "pg").exists()
-    assert database_url(Settings(database_url="postgresql://u@h/db", _env_file=None)) == "postgresql://u@h/db"
+    assert database_url("postgresql://u@h/db", tmp_path / "var") == "postgresql://u@h/db"
