@@ -198,7 +198,7 @@ def test_pd9_pd15_rectification_running_out_is_overdue_for_the_bureau_and_nothin
     assert state.phase == "rectifying" and state.deadline("rectification-2026").overdue and state.bans == []
 
 
-def test_m2_pd15_failed_result_only_after_the_period_then_delists():
+def test_pd15_m2_failed_result_only_after_the_period_then_delists():
     """M2, PD15: a "failed" result the day after the grade is refused (the period has 360 days left);
     recorded once the period has ended, it delists and bans the implementing entity."""
     now = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
@@ -249,7 +249,7 @@ def test_m2_unqualified_grade_during_a_running_rectification_starts_no_second_on
     assert "already running" in decision.summary
 
 
-def test_m4_pd15_unqualified_calendar_years_not_in_a_row_do_not_revoke():
+def test_pd15_m4_unqualified_calendar_years_not_in_a_row_do_not_revoke():
     """M4 (4), PD15: two consecutive calendar years both unqualified; 2026 and 2028 are not."""
     t = datetime(2027, 5, 20, 2, tzinfo=timezone.utc)
     state = grade(advance_to(designated(), t), 2026, "不合格", t).state
