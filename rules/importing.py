@@ -10,7 +10,7 @@ past reminder is ever sent (PD9 sends none whose time passed before its deadline
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from models.designation import Designation
 from models.directory import Role
@@ -22,7 +22,7 @@ from models.state import CenterState
 from models.subsidy import LedgerEntry, SubsidyYear
 from rules import messages
 from rules.agenda import add_deadline
-from rules.calendar import local_date, period_end
+from rules.calendar import SHANGHAI, local_date, period_end
 from rules.engine import Decision, Refusal, settle
 from rules.money import _open_clawback, ledger_key, open_settlement_deadline
 from rules.operating import RECTIFICATION, first_evaluated_year, open_year, schedule_year
@@ -149,6 +149,11 @@ def _rectifying(state: CenterState, imp: ImportCenter, now: datetime) -> None:
                              title_en="rectification period ends", ref=str(grade_year)), period)
 
 
+def _noon(day: date) -> datetime:
+    """A past day as an instant (PD1: Asia/Shanghai), for records that know only the day."""
+    return datetime.combine(day, time(12), SHANGHAI)
+
+
 def advance_entries(state: CenterState, imp: ImportCenter, now: datetime) -> list[LedgerEntry]:
     """S1, PD6: the imported advances as ledger entries. They enter the ledger like any advance,
     through the locked cap check of their year (the workflow reserves them before deciding)."""
@@ -164,7 +169,8 @@ def _advances(state: CenterState, imp: ImportCenter, now: datetime) -> list[Ledg
     ledger: list[LedgerEntry] = []
     for a, entry in zip(sorted(imp.advances, key=lambda a: a.year), advance_entries(state, imp, now)):
         state.subsidy.years.append(SubsidyYear(
-            year=a.year, advance_yuan=a.amount_yuan, granted_at=now, granted_by=who, payment_ref=a.payment_ref,
+            year=a.year, advance_yuan=a.amount_yuan, granted_at=_noon(a.granted_on),
+            granted_by=who, payment_ref=a.payment_ref,
             ledger_key=entry.key, amount_due_yuan=a.amount_due_yuan, assessment_ref=a.assessment_ref,
             settled_at=now if a.amount_due_yuan is not None else None))
         if a.amount_due_yuan is None:

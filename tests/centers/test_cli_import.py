@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 from db.ledger import list_entries
 from db.outcomes import list_audit, list_outbox
 from models.state import CenterState
+from rules.calendar import local_date
 from tests.centers.cli_support import cli, write_json
 from tests.fixtures import factories as f
 from tests.workflows.flows import today, until
@@ -59,6 +60,7 @@ async def test_d7_import_a_designated_center_with_its_past_and_no_past_reminders
     assert state.operating.grades == {day.year - 3: "合格", day.year - 2: "良好", day.year - 1: "优秀"}
     assert state.subsidy.years_granted == [day.year - 3, day.year - 2] and state.subsidy.clawback(day.year - 3) is not None
     assert state.deadline(f"settlement-{day.year - 3}") is None, "a settled year needs no settlement (PD13)"
+    assert [local_date(y.granted_at) for y in state.subsidy.years] == [date(day.year - 3, 6, 15), date(day.year - 2, 3, 1)]
     settlement = state.deadline(f"settlement-{day.year - 2}")
     assert settlement.who_acts == "city_bureau", "an unsettled year needs one (PD13)"
     assert settlement.overdue, "past due on import day: open and overdue from the start, without a notice"
