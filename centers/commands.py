@@ -91,13 +91,21 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
                   "request_id": rid, "result": acted.raw})
     elif args.raw:
         ctx.emit(acted.raw)
-    elif result.duplicate:
-        ctx.print(f"already answered: request {rid} was {name} at {local_text(result.at)}; nothing changed")
-        ctx.print(f"  {result.summary}; phase {result.phase.value}")
     else:
-        ctx.print(f"accepted {name} on {wid}: {result.summary}")
-        ctx.print(f"phase {result.phase.value}")
+        _print_answer(ctx, name, rid, result.duplicate, result.summary, result.phase.value,
+                      f"on {wid}", f" at {local_text(result.at)}")
     return OK
+
+
+def _print_answer(ctx: Context, name: str, rid: str, duplicate: bool, summary: str, phase: str, where: str,
+                  when: str = "") -> None:
+    """The two lines a clerk reads after an action, sent directly or through the portal."""
+    if duplicate:
+        ctx.print(f"already answered: request {rid} was {name}{when}; nothing changed")
+        ctx.print(f"  {summary}; phase {phase}")
+    else:
+        ctx.print(f"accepted {name} {where}: {summary}")
+        ctx.print(f"phase {phase}")
 
 
 async def _through_portal(ctx: Context, name: str, args: ActionArgs, data: dict) -> int:
@@ -117,12 +125,8 @@ async def _through_portal(ctx: Context, name: str, args: ActionArgs, data: dict)
         ctx.print(f"refused [{refused['rule_id']}] {refused['field']}: {refused['message']}")
         return 1
     result = answer["result"]
-    if result.get("duplicate"):
-        ctx.print(f"already answered: request {answer['request_id']} was {name}; nothing changed")
-        ctx.print(f"  {result['summary']}; phase {result['phase']}")
-    else:
-        ctx.print(f"accepted {name} on {workflow_id(args.center_id)} through the portal: {result['summary']}")
-        ctx.print(f"phase {result['phase']}")
+    _print_answer(ctx, name, answer["request_id"], bool(result.get("duplicate")), result["summary"], result["phase"],
+                  f"on {workflow_id(args.center_id)} through the portal")
     return OK
 
 

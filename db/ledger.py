@@ -78,6 +78,19 @@ async def get_entry(conn: asyncpg.Connection, key: str) -> LedgerEntry | None:
     return _entry(row) if row else None
 
 
+async def _lock_year_and_find(conn: asyncpg.Connection, entry: LedgerEntry, cap: Decimal) -> LedgerEntry | None:
+    """Inside a transaction: take the year's budget lock (creating its row on first use), then return
+    the entry already stored under this key (a retry), or None. A different entry under the key raises."""
+    await conn.execute(
+        "INSERT INTO subsidy_budget (year, cap_yuan) VALUES ($1, $2) ON CONFLICT (year) DO NOTHING", entry.year, cap,
+    )
+    await conn.execute("SELECT 1 FROM subsidy_budget WHERE year = $1 FOR UPDATE", entry.year)
+    stored = await get_entry(conn, entry.key)
+    if stored is not None and not _same(stored, entry):
+        raise LedgerKeyConflict(f"ledger key {entry.key!r} is already used by a different entry: {stored}")
+    return stored
+
+
 async def reserve_advance(conn: asyncpg.Connection, entry: LedgerEntry, cap: Decimal) -> LedgerEntry:
     """PD6: check the year's cap and write the advance in ONE transaction; return the stored entry.
 
@@ -89,15 +102,8 @@ async def reserve_advance(conn: asyncpg.Connection, entry: LedgerEntry, cap: Dec
     if entry.kind != "advance":
         raise ValueError(f"reserve_advance takes advances, not {entry.kind}")
     async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO subsidy_budget (year, cap_yuan) VALUES ($1, $2) ON CONFLICT (year) DO NOTHING",
-            entry.year, cap,
-        )
-        await conn.execute("SELECT 1 FROM subsidy_budget WHERE year = $1 FOR UPDATE", entry.year)
-        stored = await get_entry(conn, entry.key)
+        stored = await _lock_year_and_find(conn, entry, cap)
         if stored is not None:
-            if not _same(stored, entry):
-                raise LedgerKeyConflict(f"ledger key {entry.key!r} is already used by a different entry: {stored}")
             return stored
         granted: Decimal = await conn.fetchval(
             "SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger WHERE year = $1 AND kind = 'advance'",
@@ -161,15 +167,8 @@ async def reserve_subsidy_advance(
         raise ValueError(f"reserve_subsidy_advance takes advances, not {entry.kind}")
     try:
         async with conn.transaction():
-            await conn.execute(
-                "INSERT INTO subsidy_budget (year, cap_yuan) VALUES ($1, $2) ON CONFLICT (year) DO NOTHING",
-                entry.year, cap,
-            )
-            await conn.execute("SELECT 1 FROM subsidy_budget WHERE year = $1 FOR UPDATE", entry.year)
-            stored = await get_entry(conn, entry.key)
+            stored = await _lock_year_and_find(conn, entry, cap)
             if stored is not None:
-                if not _same(stored, entry):
-                    raise LedgerKeyConflict(f"ledger key {entry.key!r} is already used by a different entry: {stored}")
                 return AdvanceReservation(entry=stored)
             await _check_center(conn, entry, max_years)
             return AdvanceReservation(entry=await reserve_advance(conn, entry, cap))
