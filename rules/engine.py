@@ -166,6 +166,7 @@ def decide(state: CenterState, name: str, act: Action, now: datetime, facts: Any
 def settle(decision: Decision, previous: CenterState) -> Decision:
     """Every step bumps the revision once, and the state lists the bans it imposed (PD7)."""
     decision.state.revision = previous.revision + 1
+    decision.rule_ids = tuple(dict.fromkeys(decision.rule_ids))  # each rule once in the audit row
     decision.state.bans.extend(decision.bans)
     return decision
 
