@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.actor import Action
 from models.operating import Grade
@@ -44,4 +44,18 @@ class ImportCenter(Action):
                                           description="M7: reference of the report on each evaluated year")
     rectification_started_on: date | None = Field(
         None, description="M2, PD4: for phase rectifying, the day the unqualified grade was recorded")
-    advances: list[ImportedAdvance] = Field(default_factory=list, max_length=3, description="S1: at most 3 years")
+    advances: list[ImportedAdvance] = Field(default_factory=list, max_length=10, description="S1: the subsidy years")
+
+    @field_validator("grades", "reports", mode="before")
+    @classmethod
+    def _year_keys(cls, value: object) -> object:
+        """Years as written: "2025" (or 2025), nothing that merely converts ("+2025", " 2025"), never twice."""
+        if not isinstance(value, dict):
+            return value
+        years = [str(k) for k in value]
+        bad = [k for k in years if not (len(k) == 4 and k.isascii() and k.isdigit())]
+        if bad:
+            raise ValueError(f"a year is four digits, not {bad[0]!r}")
+        if len(set(years)) != len(years):
+            raise ValueError("a year is given twice")
+        return value

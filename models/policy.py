@@ -135,10 +135,16 @@ def load_policy(path: Path) -> Policy:
             raise PolicyFileError(f"{where} needs exactly {sorted(_ENTRY_KEYS)}")
         if not isinstance(entry["reference"], str) or len(entry["reference"].strip()) < 4:
             raise PolicyFileError(f"{where}: the reference must cite the clause that sets it")
-        if not isinstance(entry["since"], date) or (isinstance(raw.get("effective_from"), date)
-                                                    and entry["since"] < raw["effective_from"]):
-            raise PolicyFileError(f"{where}: since must be a date, not before the guideline's effective_from")
+        since = entry["since"]
+        if type(since) is not date or since != raw.get("effective_from"):
+            raise PolicyFileError(f"{where}: since must be the guideline's effective_from day (a value that "
+                                  "changes later belongs in a new guideline file)")
+        if isinstance(entry["value"], bool):
+            raise PolicyFileError(f"{where}: a number or a day, not true/false")
         values[name] = entry["value"]
+    missing = set(Policy.model_fields) - set(values)
+    if missing:  # the defaults are for frozen policies of old histories, never for a file
+        raise PolicyFileError(f"{path.name}: parameters missing: {', '.join(sorted(missing))}")
     try:
         policy = Policy.model_validate(values)
     except ValidationError as err:
@@ -164,6 +170,8 @@ POLICIES = load_policies()
 def policy_in_force(on: date, policies: tuple[Policy, ...] = POLICIES) -> Policy:
     """PD8: the guideline a center starting on ``on`` is held to (the newest in effect that day)."""
     in_force = [p for p in policies if p.effective_from <= on]
+    if not policies:
+        raise PolicyFileError(f"no guideline data in {POLICY_DIR}")
     if not in_force:
         raise PolicyFileError(f"no guideline is in effect on {on} (the first takes effect {policies[0].effective_from})")
     return in_force[-1]

@@ -510,10 +510,12 @@ def check_issue_designation(state: CenterState, act: IssueDesignation, now: date
     open_ids = [o.id for o in state.objections if o.status == "open"]
     if open_ids:
         raise Refusal("PD16", "phase", f"objection(s) {', '.join(open_ids)} are open; resolve them first (D7)")
-    first_day = local_date(notice.ends_at)
+    resolved = [local_date(o.resolved_at) for o in state.objections if o.resolved_at is not None]
+    first_day = max([local_date(notice.ends_at), *resolved])  # after the notice and every objection's finding
     if not first_day <= act.issued_on <= local_date(now):
         raise Refusal("PD16", "issued_on", f"the document is dated from {first_day} (the notice ended at "
-                      f"{messages.format_due(notice.ends_at)}) to today ({local_date(now)}), not {act.issued_on}")
+                      f"{messages.format_due(notice.ends_at)}, and every objection was resolved) to today "
+                      f"({local_date(now)}), not {act.issued_on}")
     if act.name_xx is not None:
         xx = act.name_xx
         if xx != xx.strip() or any(c.isspace() for c in xx) or NAME_PREFIX in xx or NAME_SUFFIX in xx:

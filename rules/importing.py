@@ -25,7 +25,7 @@ from rules.agenda import add_deadline
 from rules.calendar import SHANGHAI, local_date, period_end
 from rules.engine import Decision, Refusal, settle
 from rules.money import _open_clawback, ledger_key, open_settlement_deadline
-from rules.operating import RECTIFICATION, first_evaluated_year, open_year, schedule_year
+from rules.operating import RECTIFICATION, YEAR_OPENS, first_evaluated_year, open_year, schedule_year
 from rules.periods import open_period
 
 EVENT = "import_center"
@@ -49,6 +49,16 @@ def check_import(imp: ImportCenter, policy: Policy, now: datetime) -> None:
     for year in sorted(imp.reports):
         if not first <= year < today.year + 1:
             raise Refusal("M7", f"reports.{year}", f"a report is on an evaluated year from {first} to {today.year}")
+        opens = policy.annual_report_opens
+        if year == today.year and today < date(year, opens.month, opens.day):
+            raise Refusal("M7", f"reports.{year}", f"the report on {year} can be submitted from "
+                          f"{date(year, opens.month, opens.day)}, not before")
+    graded = sorted(imp.grades)
+    if imp.phase == "designated" and graded and imp.grades[graded[-1]] is Grade.UNQUALIFIED:
+        earliest_end = period_end(date(graded[-1] + 1, 1, 1), years=policy.rectification_years).nominal
+        if earliest_end >= today:
+            raise Refusal("M2", f"grades.{graded[-1]}", f"the {graded[-1]} grade is unqualified and its rectification "
+                          f"cannot have ended before {earliest_end}: import the center as rectifying")
     _check_rectification(imp, today)
     _check_advances(imp, policy, today)
 
@@ -63,6 +73,9 @@ def _check_rectification(imp: ImportCenter, today: date) -> None:
         raise Refusal("M2", "rectification_started_on", "a rectifying center needs the day its rectification started")
     if not imp.designated_on <= started <= today:
         raise Refusal("M2", "rectification_started_on", f"must lie between the designation ({imp.designated_on}) and today")
+    if imp.grades and started < date(max(imp.grades) + 1, 1, 1):
+        raise Refusal("M2", "rectification_started_on", f"the {max(imp.grades)} grade is recorded after that year "
+                      f"ended: the rectification starts on {date(max(imp.grades) + 1, 1, 1)} or later")
     if not imp.grades or imp.grades[max(imp.grades)] is not Grade.UNQUALIFIED:
         raise Refusal("M2", "grades", "a rectifying center's latest grade is 不合格 (unqualified)")
 
@@ -73,9 +86,25 @@ def _check_advances(imp: ImportCenter, policy: Policy, today: date) -> None:
         raise Refusal("S1", "advances", "one advance per subsidy year")
     if len(years) > policy.max_subsidy_years:
         raise Refusal("S1", "advances", f"at most {policy.max_subsidy_years} subsidy years")
+    if years and max(years) - min(years) >= policy.max_subsidy_years:
+        raise Refusal("PD11", "advances", f"the subsidy years are {min(years)} to "
+                      f"{min(years) + policy.max_subsidy_years - 1}, counted from the first advance")
+    if imp.advances:
+        first_paid = min(a.granted_on for a in imp.advances)
+        s3_end = period_end(first_paid, years=policy.designation_deadline_years).nominal
+        if imp.designated_on > s3_end:
+            raise Refusal("S3", "designated_on", f"designated after {s3_end}, more than "
+                          f"{policy.designation_deadline_years} years after the first advance ({first_paid}): "
+                          "S3 had lapsed; that is not a live designation to import")
     for i, a in enumerate(imp.advances):
         if not EARLIEST <= a.granted_on <= today or a.year > today.year:
             raise Refusal("S2", f"advances.{i}.granted_on", f"must lie between {EARLIEST} and today, for a year not after {today.year}")
+        if a.granted_on.year not in (a.year - 1, a.year):
+            raise Refusal("S2", f"advances.{i}.year", f"an advance for {a.year} is paid in {a.year} (or the year "
+                          f"before), not on {a.granted_on}")
+        if a.amount_due_yuan is not None and a.year >= today.year:
+            raise Refusal("PD13", f"advances.{i}.amount_due_yuan", f"the amount due for {a.year} is assessed from "
+                          f"1 January {a.year + 1}")
         if a.amount_due_yuan is not None and a.amount_due_yuan > a.amount_yuan:
             raise Refusal("S2", f"advances.{i}.amount_due_yuan", "the amount due cannot exceed the advance (no top-up)")
 
@@ -124,13 +153,15 @@ def _open_years(state: CenterState, imp: ImportCenter, first: int, now: datetime
     """M1, M7: every ended evaluated year without a grade is open now (a report already filed closes
     its report deadline); from this year on, years open as the calendar reaches them."""
     today = local_date(now)
-    year = max(imp.grades) + 1 if imp.grades else first
-    while year < today.year:
+    for year in range(first, today.year):
+        if year in imp.grades:
+            continue
         open_year(state, year, now)
         if year in imp.reports:
             state.agenda = [d for d in state.agenda if d.id != f"annual_report-{year}"]
-        year += 1
-    schedule_year(state, max(year, first), now)
+    # open_year schedules the year after each; only the marker of the current year may stay
+    state.agenda = [d for d in state.agenda if not (d.kind == YEAR_OPENS and d.ref and int(d.ref) < today.year)]
+    schedule_year(state, max(today.year, first), now)
 
 
 def _rectifying(state: CenterState, imp: ImportCenter, now: datetime) -> None:

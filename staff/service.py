@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -22,11 +23,11 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.outcomes import record_batch
+from db.outcomes import active_bans, record_batch
 from models import search_attributes as sa
 from models.actor import Action
 from models.offices import load_offices, offices_file
-from models.effects import AuditEntry, OutcomeBatch
+from models.effects import AuditEntry, BanQuery, OutcomeBatch
 from models.importing import ImportCenter
 from models.policy import policy_in_force
 from models.profile import CenterProfile
@@ -118,6 +119,7 @@ async def start(ctx: StaffContext, profile: CenterProfile, imported: ImportCente
             provisional = import_lifecycle(provisional, imported, ctx.clock()).state
         except Refusal as refusal:
             raise BadInput(f"refused [{refusal.rule_id}] {refusal.field}: {refusal.message}") from None
+        await _importable(ctx, imported, policy.yearly_city_cap_yuan)
     wid = workflow_id(profile.center_id)
     client = await ctx.temporal()
     try:
@@ -137,6 +139,32 @@ async def start(ctx: StaffContext, profile: CenterProfile, imported: ImportCente
     except RPCError as err:
         raise Failed(f"could not start {wid}: {err.message}") from None
     return Started(wid, handle.result_run_id, policy.version, ctx.ui_link(wid), provisional.phase.value)
+
+
+async def _importable(ctx: StaffContext, imp: ImportCenter, cap: Decimal) -> None:
+    """What only the database knows, checked before anything starts: the service has never seen this
+    center (an import is not a way back from a revocation or a delisting), no ban stops its entity or
+    lead unit (PD7), and each imported advance fits its year's city cap (PD6)."""
+    conn = await ctx.db()
+    try:
+        center_id = imp.profile.center_id
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE center_id = $1) "
+                               "OR EXISTS (SELECT 1 FROM subsidy_ledger WHERE center_id = $1)", center_id):
+            raise BadInput(f"refused [INTERFACE] profile.center_id: {center_id} already has a lifecycle in this service; "
+                           "import is for centers designated before it")
+        bans = await active_bans(conn, BanQuery(
+            implementing_entity_code=imp.profile.implementing_entity.credit_code,
+            lead_unit_code=imp.profile.lead_unit.credit_code, field=imp.profile.field.value, on=local_date(ctx.clock())))
+        if bans:
+            raise BadInput(f"refused [PD7] profile: barred until {bans[0].ends_on} ({bans[0].reason})")
+        for a in imp.advances:
+            granted = await conn.fetchval("SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger "
+                                          "WHERE year = $1 AND kind = 'advance'", a.year)
+            if granted + a.amount_yuan > cap:
+                raise BadInput(f"refused [PD6] advances: the {a.year} advance of {a.amount_yuan} yuan passes the year's "
+                               f"cap of {cap} yuan ({granted} yuan already granted)")
+    finally:
+        await conn.close()
 
 
 # -- actions ---------------------------------------------------------------------------------------

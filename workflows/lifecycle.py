@@ -172,9 +172,9 @@ class CenterLifecycle:
         now = workflow.now()
         try:
             check_import(imported, self.state.policy, now)
+            decision = import_lifecycle(self.state.model_copy(deep=True), imported, now)  # every check first
             for entry in advance_entries(self.state, imported, now):  # PD6: through the cap like any advance
                 await self._reserve(entry, now)
-            decision = import_lifecycle(self.state.model_copy(deep=True), imported, now)
         except Refusal as refusal:
             raise refused(refusal) from None
         await self._apply(decision, event=decision.event, actor=imported.actor, request_id=imported.request_id)
