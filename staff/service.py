@@ -107,9 +107,9 @@ async def start(ctx: StaffContext, profile: CenterProfile, imported: ImportCente
     (a refusal is ``BadInput``: nothing starts), and again by the workflow, which records it.
     """
     try:
-        offices = load_offices(profile.county)
+        offices = load_offices(profile.county, ctx.settings.centers_offices_file)
     except (OSError, KeyError, ValueError) as err:
-        raise Failed(f"the staff mailbox directory {offices_file()} has no usable entry for county "
+        raise Failed(f"the staff mailbox directory {offices_file(ctx.settings.centers_offices_file)} has no usable entry for county "
                      f"{profile.county.value}: {err!r}") from None
     policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     # The provisional state gives the search attributes and summary the list view shows from the start.
