@@ -23,7 +23,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.outcomes import active_bans
+from db.ledger import advances_granted
+from db.migrate import table_exists
+from db.outcomes import active_bans, center_known
+from db.outcomes import center_ids as stored_center_ids
 from models import search_attributes as sa
 from models.actor import Action
 from models.offices import load_offices, offices_file
@@ -149,8 +152,7 @@ async def _importable(ctx: StaffContext, imp: ImportCenter, cap: Decimal) -> Non
     conn = await ctx.db()
     try:
         center_id = imp.profile.center_id
-        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE center_id = $1) "
-                               "OR EXISTS (SELECT 1 FROM subsidy_ledger WHERE center_id = $1)", center_id):
+        if await center_known(conn, center_id):
             raise BadInput(f"refused [INTERFACE] profile.center_id: {center_id} already has a lifecycle in this service; "
                            "import is for centers designated before it")
         bans = await active_bans(conn, BanQuery(
@@ -159,8 +161,7 @@ async def _importable(ctx: StaffContext, imp: ImportCenter, cap: Decimal) -> Non
         if bans:
             raise BadInput(f"refused [PD7] profile: barred until {bans[0].ends_on} ({bans[0].reason})")
         for a in imp.advances:
-            granted = await conn.fetchval("SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger "
-                                          "WHERE year = $1 AND kind = 'advance'", a.year)
+            granted = await advances_granted(conn, a.year)
             if granted + a.amount_yuan > cap:
                 raise BadInput(f"refused [PD6] advances: the {a.year} advance of {a.amount_yuan} yuan passes the year's "
                                f"cap of {cap} yuan ({granted} yuan already granted)")
@@ -401,16 +402,9 @@ async def known_center_ids(ctx: StaffContext, counties: list[str] | None = None,
     """Center ids from the `centers` table, optionally within a scope."""
     conn = await ctx.db()
     try:
-        if not await conn.fetchval("SELECT to_regclass('centers') IS NOT NULL"):
+        if not await table_exists(conn, "centers"):
             raise Failed("no `centers` table yet: the worker applies the migrations when it starts (make run)")
-        sql, args = "SELECT center_id FROM centers WHERE true", []
-        if counties is not None:
-            args.append(counties)
-            sql += f" AND county = ANY(${len(args)}::text[])"
-        if center_ids is not None:
-            args.append(center_ids)
-            sql += f" AND center_id = ANY(${len(args)}::text[])"
-        return [r["center_id"] for r in await conn.fetch(sql + " ORDER BY center_id", *args)]
+        return await stored_center_ids(conn, counties, center_ids)
     finally:
         await conn.close()
 
@@ -483,7 +477,7 @@ async def center_record(ctx: StaffContext, center_id: str) -> CenterRecord:
     conn = await ctx.db()
     try:
         audit = await list_audit(conn, center_id)
-        has_ledger = await conn.fetchval("SELECT to_regclass('subsidy_ledger') IS NOT NULL")
+        has_ledger = await table_exists(conn, "subsidy_ledger")
         balances = await center_balances(conn, center_id) if has_ledger else []
         years = await city_years(conn) if has_ledger else []
     finally:
