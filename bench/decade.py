@@ -72,7 +72,7 @@ async def at_once(count: int, years: int) -> float:
     note(f"history: {per_center_year:.0f} events per center-year ({sum(runs)} events, {len(runs)} runs), "
          f"largest run {max(runs)} events")
     target(f"decade_{count}_wall_per_center" if count != 200 else "decade_200_wall_per_center",
-           f"{per_decade:.2f} s", f"< {WALL_PER_CENTER_DECADE:g} s", per_decade < WALL_PER_CENTER_DECADE)
+           f"{per_decade:.3f} s", f"< {WALL_PER_CENTER_DECADE:g} s", per_decade < WALL_PER_CENTER_DECADE)
     return per_decade
 
 
