@@ -1,0 +1,186 @@
+"""Worker killed inside ``deliver_mail``: ``kill -9`` of the real worker process (``centers-worker``) while
+its outbox dispatcher is in the middle of sending one of a center's messages, then a new worker.
+
+The SMTP server here is a real aiosmtpd server whose handler holds the first message of the chosen
+center inside DATA. Two points of the send are hit:
+
+- **before the server accepted it** (no "250" yet): the session dies with the worker, aiosmtpd drops the
+  unfinished message, and the row stays leased by the dead sender. Once the lease
+  (CENTERS_OUTBOX_LEASE_SECONDS, short here, never a policy duration) expires the new worker sends it:
+  every message arrives exactly once.
+- **after the server accepted it, before the row was marked sent** (the UPDATE is held by a row lock the
+  test takes): this is the one gap an outbox over SMTP cannot close (db/mailer.py). The new worker sends
+  the message again, and the duplicate carries **the same Message-ID** (derived from the outbox key), so
+  recipients' mail systems, which dedupe by Message-ID, show it once.
+
+In both, the center's state, audit rows, ledger and outbox rows equal a twin center that ran the same
+step on the same worker without a fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
+from typing import Any
+
+import asyncpg
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from models.state import ActionResult, CenterState
+from tests.faults.test_worker_killed import comparable, delivered, outcome_of
+from tests.fixtures.mail import SmtpCollector
+from tests.workers.test_worker_process import _application, _settings, _start, _worker_process
+from workers.temporal_dev import free_port
+
+pytestmark = pytest.mark.slow
+
+LEASE_SECONDS = 4  # the dead sender's claim; the policy's durations are not involved
+
+
+class HoldingSmtp(SmtpCollector):
+    """Keeps every accepted message; holds the first message of ``hold_center`` inside DATA until
+    ``release`` is set. A session that dies while held is cancelled by aiosmtpd: that copy is dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold_center: str | None = None
+        self.held = threading.Event()  # the held message's DATA has arrived
+        self.release = threading.Event()
+        self.dropped: list[str] = []  # Message-IDs whose session died before the server answered
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        message = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[arg-type]
+        if self.hold_center and str(message["X-Center-Id"]) == self.hold_center and not self.held.is_set():
+            self.held.set()
+            try:
+                await asyncio.to_thread(self.release.wait, 120)
+            except asyncio.CancelledError:  # the client's connection is gone: never accepted
+                self.dropped.append(str(message["Message-ID"]))
+                raise
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def holding_smtp() -> Iterator[HoldingSmtp]:
+    collector = HoldingSmtp()
+    collector.port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=collector.port)
+    controller.start()
+    try:
+        yield collector
+    finally:
+        collector.release.set()
+        controller.stop()
+
+
+async def marking_sent_waits(conn: asyncpg.Connection) -> bool:
+    """The dispatcher's UPDATE that marks a row sent is waiting for the test's row lock."""
+    return bool(await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND query LIKE '%UPDATE outbox SET sent_at%'"))
+
+
+def outbox_outcome(rows: list[Any]) -> list[tuple]:
+    """The outbox rows as a twin can be compared: what was sent, how often it was tried, failures."""
+    return sorted((r["rule_id"], r["attempts"], r["sent_at"] is not None, r["failed_at"] is None, r["last_error"])
+                  for r in rows)
+
+
+async def outbox_rows(pool: asyncpg.Pool, center_id: str) -> list[Any]:
+    async with pool.acquire() as conn:
+        return await conn.fetch("SELECT key, rule_id, message_id, attempts, sent_at, failed_at, last_error, "
+                                "claimed_until FROM outbox WHERE center_id = $1 ORDER BY id", center_id)
+
+
+async def stop(*processes: asyncio.subprocess.Process | None) -> None:
+    for process in processes:
+        if process is not None and process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except asyncio.TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("accepted_before_kill", [False, True], ids=["before-250", "after-250-before-marked-sent"])
+async def test_worker_killed_inside_deliver_mail_the_message_arrives_after_the_lease_with_its_message_id(
+        accepted_before_kill, ops_server, ops_client, database_url, holding_smtp, db_pool, tmp_path, monkeypatch):
+    monkeypatch.setenv("CENTERS_OUTBOX_LEASE_SECONDS", str(LEASE_SECONDS))  # read by both worker processes
+    settings = _settings(ops_server, database_url, holding_smtp)
+    first = await _worker_process(settings, tmp_path / "first.log")
+    second = None
+    lock: asyncpg.Connection | None = None
+    try:
+        twin, center = await _start(ops_client, settings.task_queue), await _start(ops_client, settings.task_queue)
+        await twin.execute_update("submit_application", _application())  # the uninterrupted run
+        twin_state = await twin.query("state", result_type=CenterState)
+        twin_mail = await delivered(db_pool, holding_smtp, twin_state.center_id)
+        assert twin_mail, "the twin's step sent no mail: nothing to compare"
+
+        center_id = (await center.query("state", result_type=CenterState)).center_id
+        holding_smtp.hold_center = center_id
+        payload = _application()
+        answer = await center.execute_update("submit_application", payload, result_type=ActionResult)
+        assert answer.request_id == payload["request_id"]
+        assert await asyncio.to_thread(holding_smtp.held.wait, 60), "the dispatcher never sent the center's mail"
+        held = [r for r in await outbox_rows(db_pool, center_id) if r["claimed_until"] is not None]
+        assert len(held) == 1 and held[0]["sent_at"] is None, held  # leased by the sender being killed
+        held_id = held[0]["message_id"]
+
+        if accepted_before_kill:
+            lock = await asyncpg.connect(database_url)
+            await lock.execute("BEGIN")
+            await lock.execute("SELECT 1 FROM outbox WHERE key = $1 FOR UPDATE", held[0]["key"])
+            holding_smtp.release.set()  # the server answers 250 and keeps the message ...
+            for _ in range(300):  # ... and the dispatcher's "mark sent" waits on the row lock
+                if await marking_sent_waits(lock):
+                    break
+                await asyncio.sleep(0.1)
+            assert await marking_sent_waits(lock), "the dispatcher never tried to mark the row sent"
+            assert [str(m["Message-ID"]) for m in holding_smtp.messages].count(held_id) == 1
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        if lock is not None:
+            await lock.execute("ROLLBACK")
+            await lock.close()
+            lock = None
+        row = next(r for r in await outbox_rows(db_pool, center_id) if r["key"] == held[0]["key"])
+        assert row["sent_at"] is None and row["claimed_until"] is not None, "the dead sender's lease is gone"
+
+        second = await _worker_process(settings, tmp_path / "second.log")
+        mail = await delivered(db_pool, holding_smtp, center_id)
+        rows = await outbox_rows(db_pool, center_id)
+        assert all(r["sent_at"] is not None for r in rows), rows
+        copies = [m for m in mail if m == held_id]
+        if accepted_before_kill:
+            assert copies == [held_id, held_id], (
+                "accepted by SMTP before the kill, not yet marked sent: sent again after the lease, and the "
+                f"duplicate must carry the same Message-ID so recipients dedupe it; got {mail}")
+            assert sorted(set(mail)) == sorted(r["message_id"] for r in rows)  # no other message twice
+        else:
+            assert holding_smtp.dropped == [held_id], "the held copy should have died with its session"
+            assert sorted(mail) == sorted(r["message_id"] for r in rows), f"each message exactly once: {mail}"
+            assert len(mail) == len(twin_mail)
+
+        again = await center.execute_update("submit_application", payload, result_type=ActionResult)
+        assert again.duplicate  # the resend acts nothing twice
+        state, twin_state = (await center.query("state", result_type=CenterState),
+                             await twin.query("state", result_type=CenterState))
+        assert comparable(state) == comparable(twin_state)
+        ours, theirs = await outcome_of(db_pool, center_id), await outcome_of(db_pool, twin_state.center_id)
+        assert ours["audits"] == theirs["audits"] and ours["ledger"] == theirs["ledger"]
+        assert outbox_outcome(rows) == outbox_outcome(await outbox_rows(db_pool, twin_state.center_id))
+    finally:
+        holding_smtp.release.set()
+        if lock is not None:
+            await lock.close()
+        await stop(first, second)
