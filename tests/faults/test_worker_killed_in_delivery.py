@@ -53,17 +53,23 @@ class HoldingSmtp(SmtpCollector):
         self.held = threading.Event()  # the held message's DATA has arrived
         self.release = threading.Event()
         self.dropped: list[str] = []  # Message-IDs whose session died before the server answered
+        self.store_before_holding = False
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
         message = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[arg-type]
         if self.hold_center and str(message["X-Center-Id"]) == self.hold_center and not self.held.is_set():
+            if self.store_before_holding:  # like an MTA that queued the message and is about to say 250
+                await super().handle_DATA(server, session, envelope)
             self.held.set()
             try:
                 await asyncio.to_thread(self.release.wait, 120)
-            except asyncio.CancelledError:  # the client's connection is gone: never accepted
-                self.dropped.append(str(message["Message-ID"]))
+            except asyncio.CancelledError:  # the client's connection is gone
+                if not self.store_before_holding:
+                    self.dropped.append(str(message["Message-ID"]))  # never accepted: dropped
                 raise
+            if self.store_before_holding:
+                return "250 OK"
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -110,11 +116,18 @@ async def stop(*processes: asyncio.subprocess.Process | None) -> None:
                 await process.wait()
 
 
+BEFORE_250, ACCEPTED_UNHEARD, MARK_IN_FLIGHT = "before-250", "accepted-not-marked", "mark-sent-in-flight"
+
+
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("accepted_before_kill", [False, True], ids=["before-250", "after-250-before-marked-sent"])
+@pytest.mark.parametrize("point", [BEFORE_250, ACCEPTED_UNHEARD, MARK_IN_FLIGHT])
 async def test_worker_killed_inside_deliver_mail_the_message_arrives_after_the_lease_with_its_message_id(
-        accepted_before_kill, ops_server, ops_client, database_url, holding_smtp, db_pool, tmp_path, monkeypatch):
+        point, ops_server, ops_client, database_url, holding_smtp, db_pool, tmp_path, monkeypatch):
+    """Killed mid-send, the center ends as its uninterrupted twin, and its mail arrives. Where the SMTP
+    server had accepted the message but the row was never marked sent, the message is delivered twice and
+    both copies carry the same Message-ID: recipients' mail systems drop the second by its Message-ID."""
     monkeypatch.setenv("CENTERS_OUTBOX_LEASE_SECONDS", str(LEASE_SECONDS))  # read by both worker processes
+    holding_smtp.store_before_holding = point == ACCEPTED_UNHEARD
     settings = _settings(ops_server, database_url, holding_smtp)
     first = await _worker_process(settings, tmp_path / "first.log")
     second = None
@@ -127,6 +140,7 @@ async def test_worker_killed_inside_deliver_mail_the_message_arrives_after_the_l
         assert twin_mail, "the twin's step sent no mail: nothing to compare"
 
         center_id = (await center.query("state", result_type=CenterState)).center_id
+        await delivered(db_pool, holding_smtp, center_id)  # the opening mail, before the step
         holding_smtp.hold_center = center_id
         payload = _application()
         answer = await center.execute_update("submit_application", payload, result_type=ActionResult)
@@ -134,45 +148,51 @@ async def test_worker_killed_inside_deliver_mail_the_message_arrives_after_the_l
         assert await asyncio.to_thread(holding_smtp.held.wait, 60), "the dispatcher never sent the center's mail"
         held = [r for r in await outbox_rows(db_pool, center_id) if r["claimed_until"] is not None]
         assert len(held) == 1 and held[0]["sent_at"] is None, held  # leased by the sender being killed
-        held_id = held[0]["message_id"]
+        held_key, held_id = held[0]["key"], held[0]["message_id"]
 
-        if accepted_before_kill:
+        if point == MARK_IN_FLIGHT:
             lock = await asyncpg.connect(database_url)
             await lock.execute("BEGIN")
-            await lock.execute("SELECT 1 FROM outbox WHERE key = $1 FOR UPDATE", held[0]["key"])
+            await lock.execute("SELECT 1 FROM outbox WHERE key = $1 FOR UPDATE", held_key)
             holding_smtp.release.set()  # the server answers 250 and keeps the message ...
-            for _ in range(300):  # ... and the dispatcher's "mark sent" waits on the row lock
+            for _ in range(300):  # ... and the dispatcher's "mark sent" reaches PostgreSQL, and waits
                 if await marking_sent_waits(lock):
                     break
                 await asyncio.sleep(0.1)
-            assert await marking_sent_waits(lock), "the dispatcher never tried to mark the row sent"
-            assert [str(m["Message-ID"]) for m in holding_smtp.messages].count(held_id) == 1
+            assert await marking_sent_waits(lock), ("the dispatcher never tried to mark the row sent", [dict(r) for r in await lock.fetch("SELECT pid, state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE query LIKE '%outbox%'")], [dict(r) for r in await outbox_rows(db_pool, center_id)], holding_smtp.dropped, len(holding_smtp.messages), (tmp_path / "first.log").read_text()[-1500:])
         first.send_signal(signal.SIGKILL)
         await first.wait()
         if lock is not None:
             await lock.execute("ROLLBACK")
             await lock.close()
             lock = None
-        row = next(r for r in await outbox_rows(db_pool, center_id) if r["key"] == held[0]["key"])
-        assert row["sent_at"] is None and row["claimed_until"] is not None, "the dead sender's lease is gone"
+        if point != MARK_IN_FLIGHT:
+            row = next(r for r in await outbox_rows(db_pool, center_id) if r["key"] == held_key)
+            assert row["sent_at"] is None and row["claimed_until"] is not None, "the dead sender's lease is gone"
 
         second = await _worker_process(settings, tmp_path / "second.log")
         mail = await delivered(db_pool, holding_smtp, center_id)
         rows = await outbox_rows(db_pool, center_id)
         assert all(r["sent_at"] is not None for r in rows), rows
-        copies = [m for m in mail if m == held_id]
-        if accepted_before_kill:
-            assert copies == [held_id, held_id], (
-                "accepted by SMTP before the kill, not yet marked sent: sent again after the lease, and the "
-                f"duplicate must carry the same Message-ID so recipients dedupe it; got {mail}")
-            assert sorted(set(mail)) == sorted(r["message_id"] for r in rows)  # no other message twice
+        copies = mail.count(held_id)
+        if point == ACCEPTED_UNHEARD:
+            await asyncio.sleep(LEASE_SECONDS)  # a third copy would have come by now
+            mail = await delivered(db_pool, holding_smtp, center_id)
+            assert mail.count(held_id) == 2, (
+                "accepted by the SMTP server, the worker killed before it marked the row sent: the row is sent "
+                f"again after the lease, and the duplicate carries the same Message-ID {held_id} (recipients "
+                f"dedupe by Message-ID); got {mail}")
+            assert sorted(set(mail)) == sorted(r["message_id"] for r in rows) and len(mail) == len(rows) + 1
         else:
-            assert holding_smtp.dropped == [held_id], "the held copy should have died with its session"
-            assert sorted(mail) == sorted(r["message_id"] for r in rows), f"each message exactly once: {mail}"
-            assert len(mail) == len(twin_mail)
+            if point == BEFORE_250:
+                assert holding_smtp.dropped == [held_id], "the held copy should have died with its session"
+            else:  # the UPDATE had reached PostgreSQL: it commits although its client is dead, no resend
+                await asyncio.sleep(LEASE_SECONDS + 1)
+                mail = await delivered(db_pool, holding_smtp, center_id)
+            assert copies == 1 and sorted(mail) == sorted(r["message_id"] for r in rows), f"each once: {mail}"
 
         again = await center.execute_update("submit_application", payload, result_type=ActionResult)
-        assert again.duplicate  # the resend acts nothing twice
+        assert again.duplicate  # the client's resend acts nothing twice
         state, twin_state = (await center.query("state", result_type=CenterState),
                              await twin.query("state", result_type=CenterState))
         assert comparable(state) == comparable(twin_state)
