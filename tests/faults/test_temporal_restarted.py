@@ -15,9 +15,13 @@ policy gives; nothing fired early and no workflow task failed; the workflows ans
 **same worker process**, not restarted, reconnects by itself and completes the workflow task of a staff
 action sent after the restart; that action re-arms the notice-end timer at the same instant.
 
-What is not shown: these timers firing after the restart. Every policy instant is 24:00 Shanghai (PD1)
-and days away, the real clock cannot be moved (libfaketime does not reach the Go binary), and durations
-are never shrunk. The firing itself is the time-skipping tests' subject (tests/workflows/).
+What is not shown: these timers firing after the restart. Every policy instant is 24:00 Shanghai (PD1),
+hours or days away (the nearest a test can arm is a 30-day reminder of a deadline opened today: tonight's
+midnight in Shanghai), the real clock cannot be moved (libfaketime does not reach the Go binary), and
+durations are never shrunk. Their firing on time is the time-skipping tests' subject (tests/workflows/).
+
+What stands in for it: a server timer that truly falls due while the server is down, the retry backoff
+of the lifecycle's first ``record_outcomes`` (second test). It fires once the server is back, once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -185,3 +190,87 @@ async def _until_state(handle: Any, predicate: Any) -> CenterState:
         await asyncio.sleep(0.2)
         state = await handle.query("state", result_type=CenterState)
     raise AssertionError(f"not reached: agenda {[d.id for d in state.agenda]}")
+
+
+async def _pending_record(handle: Any) -> Any:
+    """The lifecycle's pending ``record_outcomes`` activity (attempt, state, next attempt), or None."""
+    pending = (await handle.describe()).raw_description.pending_activities
+    return next((a for a in pending if a.activity_type.name == "record_outcomes"), None)
+
+
+async def _audit_actions(database_url: str, center_id: str) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return [r["action"] for r in await conn.fetch(
+            "SELECT action FROM audit_log WHERE center_id = $1 ORDER BY at, key", center_id)]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.timeout(420)
+async def test_temporal_server_down_while_a_retry_timer_falls_due_it_fires_once_after_the_restart(
+        database_url, smtp_server, tmp_path, monkeypatch):
+    """A server timer that truly falls due while the server is down: not a policy timer (none is due within
+    a test, see the module docstring) but the retry backoff of the lifecycle's own first step. The step's
+    ``record_outcomes`` cannot write (a lock on audit_log, and DB_COMMAND_TIMEOUT=1 on the worker), so the
+    server holds its next attempt on a timer. The server is killed with that attempt seconds ahead, the lock
+    released, and the server started again only after the attempt's time has passed: the attempt runs once
+    the server is back, and the step is recorded once."""
+    monkeypatch.setenv("DB_COMMAND_TIMEOUT", "1")  # a blocked INSERT fails fast, so the backoff grows fast
+    db_file = tmp_path / "temporal.sqlite"
+    server = await start_dev_server(db_file, tmp_path / "t.log", port=free_port(), headless=True)
+    worker = None
+    lock = await asyncpg.connect(database_url)
+    try:
+        client = await Client.connect(server.address, data_converter=pydantic_data_converter)
+        settings = _settings(server, database_url, smtp_server)
+        worker = await _worker_process(settings, tmp_path / "worker.log")
+        await lock.execute("BEGIN")
+        await lock.execute("LOCK TABLE audit_log IN SHARE MODE")  # record_outcomes' INSERT waits, then times out
+        handle = await _start(client, settings.task_queue)
+        center_id = handle.id.removeprefix("center-")
+        record = None
+        for _ in range(300):  # until the server holds an attempt at least 4 s ahead (backoff 1, 2, 4, 8 s ...)
+            record = await _pending_record(handle)
+            if record is not None and record.HasField("next_attempt_schedule_time"):
+                ahead = record.next_attempt_schedule_time.ToDatetime(tzinfo=UTC) - datetime.now(UTC)
+                if ahead >= timedelta(seconds=4):
+                    break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"no retry backoff of record_outcomes seen: {record}")
+        due_at = record.next_attempt_schedule_time.ToDatetime(tzinfo=UTC)
+        attempt = record.attempt
+
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait()
+        server.stop()
+        await lock.execute("ROLLBACK")  # PostgreSQL would take the record now; only the timer is missing
+        await asyncio.sleep(max((due_at - datetime.now(UTC)).total_seconds(), 0) + 2)
+        assert datetime.now(UTC) > due_at  # the attempt fell due while the server was down
+        assert await _audit_actions(database_url, center_id) == [], "recorded without the server"
+        server = await start_dev_server(db_file, tmp_path / "t-after-kill.log",
+                                        port=int(settings.temporal_address.rsplit(":", 1)[1]), headless=True)
+
+        for _ in range(300):
+            if await _pending_record(handle) is None and await _audit_actions(database_url, center_id):
+                break
+            await asyncio.sleep(0.2)
+        audits = await _audit_actions(database_url, center_id)
+        assert len(audits) == 1, f"the opening step recorded {len(audits)} times: {audits}"
+        started = [e.activity_task_started_event_attributes.attempt for e in (await handle.fetch_history()).events
+                   if e.HasField("activity_task_started_event_attributes")]
+        assert started[:1] == [attempt], f"the retry held by the server was not the one that ran: {started}"
+        assert worker.returncode is None and not await failed_tasks(handle)
+        assert (await handle.query("state", result_type=CenterState)).center_id == center_id
+    finally:
+        if not lock.is_closed():
+            await lock.close()
+        if worker is not None and worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(worker.wait(), 30)
+            except asyncio.TimeoutError:
+                worker.kill()
+                await worker.wait()
+        server.stop()
