@@ -2,18 +2,22 @@
 its outbox dispatcher is in the middle of sending one of a center's messages, then a new worker.
 
 The SMTP server here is a real aiosmtpd server whose handler holds the first message of the chosen
-center inside DATA. Two points of the send are hit:
+center inside DATA. Three points of the send are hit:
 
 - **before the server accepted it** (no "250" yet): the session dies with the worker, aiosmtpd drops the
   unfinished message, and the row stays leased by the dead sender. Once the lease
   (CENTERS_OUTBOX_LEASE_SECONDS, short here, never a policy duration) expires the new worker sends it:
   every message arrives exactly once.
-- **after the server accepted it, before the row was marked sent** (the UPDATE is held by a row lock the
-  test takes): this is the one gap an outbox over SMTP cannot close (db/mailer.py). The new worker sends
-  the message again, and the duplicate carries **the same Message-ID** (derived from the outbox key), so
-  recipients' mail systems, which dedupe by Message-ID, show it once.
+- **accepted by the server, never marked sent**: the server has stored the message (as an MTA queues it
+  before its 250) and the worker dies before it hears the 250. This is the one gap an outbox over SMTP
+  cannot close (db/mailer.py). The new worker sends the message again after the lease, and the duplicate
+  carries **the same Message-ID** (derived from the outbox key), so recipients' mail systems, which dedupe
+  by Message-ID, show it once.
+- **"mark sent" already at PostgreSQL**: the 250 was heard and the UPDATE sent, held by a row lock the test
+  takes when the worker is killed. PostgreSQL still commits it (a backend waiting on a lock does not notice
+  that its client is gone), so nothing is sent twice.
 
-In both, the center's state, audit rows, ledger and outbox rows equal a twin center that ran the same
+In all three, the center's state, audit rows, ledger and outbox rows equal a twin center that ran the same
 step on the same worker without a fault.
 """
 
