@@ -1,8 +1,9 @@
-"""Where a cached lifecycle's memory goes: `python -m bench.memory_profile [N] [sdk|ours]`.
+"""Where a cached lifecycle's memory goes: `python -m bench.memory_profile [N] [sdk|ours|unsandboxed] [rss]`.
 
 Holds N lifecycles open in one worker's sticky cache (as bench/scale.py does) and attributes the
-growth: RSS (psutil), tracemalloc grouped by file (1 frame: deeper traces were too slow here), live
-objects by type (gc), and what each cached run's sandbox imported for itself.
+growth: RSS (psutil), tracemalloc grouped by file and by 3-frame traceback (25 frames were too slow here), live
+objects by type (gc), and what each cached run's sandbox imported for itself. ``rss`` skips
+tracemalloc, whose own bookkeeping inflates the RSS figure.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import asyncio
 import collections
 import gc
 import sys
+import time
 import tracemalloc
 
 import psutil
 
 from bench.scale import opened
+from temporalio.worker import UnsandboxedWorkflowRunner
+
 from bench.stack import stack
 from workers.exit import hard_exit
 from workers.sandbox import strict_runner, workflow_runner
@@ -35,13 +39,25 @@ def top(lines: list[tuple[str, float]], n: int) -> None:
         print(f"    {value:10.1f}  {name}")
 
 
-async def main(lifecycles: int, which: str) -> None:
-    runner = strict_runner() if which == "sdk" else workflow_runner()
+async def main(lifecycles: int, which: str, traced: bool) -> None:
+    runner = {"sdk": strict_runner, "ours": workflow_runner, "unsandboxed": UnsandboxedWorkflowRunner}[which]()
     async with stack("dev", max_cached_workflows=lifecycles + 100, workflow_runner=runner) as s:
         me = psutil.Process()
-        await opened(s, 5)
+        await opened(s, min(50, lifecycles))  # warm: imports, pools, the workflow-task threads
         gc.collect()
-        tracemalloc.start(1)
+        if not traced:
+            rss_before = me.memory_info().rss
+            began = time.perf_counter()
+            await opened(s, lifecycles)
+            took = time.perf_counter() - began
+            gc.collect()
+            rss = me.memory_info().rss
+            server = psutil.Process(s.server_pid).memory_info().rss if s.server_pid else 0
+            print(f"== {which}: {lifecycles} lifecycles opened in {took:.0f} s; worker RSS {rss_before / 2**20:.0f} -> "
+                  f"{rss / 2**20:.0f} MiB, +{(rss - rss_before) / lifecycles / 1024:.0f} KiB each; "
+                  f"dev server RSS {server / 2**20:.0f} MiB", flush=True)
+            return
+        tracemalloc.start(3)
         types_before = type_counts()
         snap_before = tracemalloc.take_snapshot()
         rss_before = me.memory_info().rss
@@ -68,9 +84,15 @@ async def main(lifecycles: int, which: str) -> None:
                        if sys.modules.get(name) is not mod)
         print(f"  modules each sandbox imported for itself ({len(instances)} sandboxes):")
         top(sorted(((name, count / max(1, len(instances))) for name, count in own.items()), key=lambda kv: kv[0]), 200)
+        print("  tracemalloc growth by 3-frame traceback, KiB per lifecycle (top 12):")
+        for st in snap_after.compare_to(snap_before, "traceback")[:12]:
+            print(f"    {st.size_diff / lifecycles / 1024:10.1f}  " + " <- ".join(
+                f"{fr.filename.split('site-packages/')[-1].split('/work/wt/memory/')[-1]}:{fr.lineno}"
+                for fr in reversed(st.traceback)))
         tracemalloc.stop()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200, sys.argv[2] if len(sys.argv) > 2 else "ours"))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 200, sys.argv[2] if len(sys.argv) > 2 else "ours",
+                     traced=sys.argv[3:] != ["rss"]))
     hard_exit(0)

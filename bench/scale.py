@@ -65,8 +65,10 @@ async def memory(s: Stack, lifecycles: int) -> None:
     Both workers stay up, so neither phase reuses memory the other freed."""
     async with Worker(s.client, task_queue=SDK_QUEUE, workflows=[CenterLifecycle], workflow_runner=strict_runner(),
                       activities=build_activities(s.pool, s.settings), max_cached_workflows=lifecycles + 100):
-        await opened(s, 5)  # warm both: imports, sandbox, pools
-        await opened(s, 5, task_queue=SDK_QUEUE)
+        # Warm both with one full chunk: imports, pools, and each worker's workflow-task threads (the SDK
+        # starts a thread per concurrent task, up to 500), which would otherwise count as cache growth.
+        await opened(s, min(50, lifecycles))
+        await opened(s, min(50, lifecycles), task_queue=SDK_QUEUE)
         base = psutil.Process().memory_info().rss
         sdk, sdk_took = await grown_by(s, lifecycles, SDK_QUEUE)
         ours, took = await grown_by(s, lifecycles, TASK_QUEUE)
