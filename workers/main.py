@@ -83,6 +83,7 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
             workflows=[CenterLifecycle, MonitoringDigest],
             activities=build_activities(pool, settings),
             workflow_runner=workflow_runner(),  # one copy of the workflow modules for all cached runs
+            max_cached_workflows=settings.max_cached_workflows,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         await ensure_schedules(client, settings.task_queue)
