@@ -112,5 +112,9 @@ async def signed_in_designation(handle, env) -> CenterState:
     state = await state_of(handle)
     await env.sleep(state.notice.ends_at - await env.get_current_time() + timedelta(minutes=1))
     state = await state_of(handle)
+    assert state.phase == "public_notice" and state.deadline("designation-document") is not None  # PD16
+    document = f.designation_document(await today(env))
+    await handle.execute_update("issue_designation", signed_in(document, "u-bureau"))
+    state = await state_of(handle)
     assert state.phase == "designated", state.phase
     return state

@@ -55,7 +55,8 @@ async def test_d5_county_department_of_another_county_is_refused(centers):
 async def test_d4_missing_commitment_letter_is_refused(centers):
     handle = await centers.start(f.profile())
     cause = await refusal(handle, "submit_application", f.application(commitment_letter=None))
-    assert cause.details[0] == {"rule_id": "D4", "field": "commitment_letter", "message": cause.details[0]["message"]}
+    assert cause.details[0] == {"rule_id": "D4", "field": "commitment_letter", "message": cause.details[0]["message"],
+                                "audited": False}  # refused by the validator: the caller reports it back
     assert (await state_of(handle)).phase == "preparing"
 
 
