@@ -43,14 +43,18 @@ async def lifecycle(s: Stack, timings: dict[str, list[float]] | None = None) -> 
     return handle.id
 
 
-async def activities_per_step(s: Stack, workflow_id: str) -> list[int]:
-    """Activities scheduled at start and by each update, from the lifecycle's history."""
-    counts = [0]
+async def activities_per_step(s: Stack, workflow_id: str) -> list[list[int]]:
+    """[activities, local activities] run at start and by each update, from the lifecycle's history
+    (a local activity is a marker; the no-op runs as many of each kind)."""
+    counts = [[0, 0]]
     async for event in s.client.get_workflow_handle(workflow_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            counts.append(0)
+            counts.append([0, 0])
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            counts[-1] += 1
+            counts[-1][0] += 1
+        elif (event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+              and event.marker_recorded_event_attributes.marker_name == "core_local_activity"):
+            counts[-1][1] += 1
     return counts
 
 
@@ -80,7 +84,7 @@ async def update_profile(s: Stack, workflow_id: str) -> list[str]:
     return lines
 
 
-async def noop(s: Stack, steps: list[int], timings: list[float] | None = None) -> None:
+async def noop(s: Stack, steps: list[list[int]], timings: list[float] | None = None) -> None:
     handle = await s.client.start_workflow("NoopLifecycle", steps[0], id=f"noop-{uuid.uuid4().hex[:10]}",
                                            task_queue=TASK_QUEUE)
     for count in steps[1:]:
@@ -107,7 +111,7 @@ async def main(centers: int = 40, samples: int = 40) -> None:
         steps = await activities_per_step(s, await lifecycle(s))  # also warms the worker
         steps = [steps[0], *steps[1:1 + len(STEPS)]]
         await noop(s, steps)
-        note(f"activities per step of a lifecycle (start, {', '.join(STEPS)}): {steps}")
+        note(f"[activities, local activities] per step of a lifecycle (start, {', '.join(STEPS)}): {steps}")
         noop_rate = await rate(lambda: noop(s, steps), centers)
         life_rate = await rate(lambda: lifecycle(s), centers)
         noop_rate = (noop_rate + await rate(lambda: noop(s, steps), centers)) / 2  # before and after
@@ -120,14 +124,14 @@ def ms(values: list[float], q: float | None = None) -> str:
     return f"{(statistics.median(values) if q is None else p(values, q)) * 1000:.0f} ms"
 
 
-async def latency(s: Stack, steps: list[int], samples: int) -> None:
+async def latency(s: Stack, steps: list[list[int]], samples: int) -> None:
     """Staff latency as issue 11 defines it: every update of the scripted lifecycle (application,
     county review, city evaluation, notice) against a no-op update that runs ONE no-op activity."""
     life: dict[str, list[float]] = {}
     noop_t: list[float] = []
     for _ in range(samples):  # one at a time, alternating: the same load on both
         await lifecycle(s, life)
-        await noop(s, [steps[0], *[1] * len(STEPS)], noop_t)  # as many updates
+        await noop(s, [steps[0], *[[1, 0]] * len(STEPS)], noop_t)  # as many updates
     every = [t for name in STEPS for t in life[name]]
     note("one lifecycle's history, update by update (event +ms since the update was accepted):")
     for line in await update_profile(s, await lifecycle(s)):
@@ -135,7 +139,7 @@ async def latency(s: Stack, steps: list[int], samples: int) -> None:
     note(f"no-op update with one no-op activity: median {ms(noop_t)}, p99 {ms(noop_t, 0.99)} ({len(noop_t)} updates)")
     for name, count in zip(STEPS, steps[1:]):
         ratio = statistics.median(life[name]) / statistics.median(noop_t)
-        note(f"{name} ({count} activities in its history): median {ms(life[name])} = {ratio:.1f}x, "
+        note(f"{name} ({count[0]} activities, {count[1]} local, in its history): median {ms(life[name])} = {ratio:.1f}x, "
              f"p99 {ms(life[name], 0.99)}")
     note(f"every update of the lifecycle ({len(every)} round trips): median {ms(every)}, p99 {ms(every, 0.99)}")
     note("the target line below is update_median_ratio: every update of the lifecycle / the one-activity no-op")
