@@ -20,6 +20,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401  loaded lazily by pydantic's EmailStr; pass it through up front
@@ -514,11 +515,20 @@ class CenterLifecycle:
                     activity, arg, result_type=result_type, start_to_close_timeout=LOCAL_ATTEMPT,
                     retry_policy=RetryPolicy(maximum_attempts=1), summary=durable.get("summary"),
                 )
-            except ActivityError as err:
-                if isinstance(err.cause, ApplicationError) and err.cause.non_retryable:
-                    raise  # a refusal (PD7 ban lookup, a data error): the durable activity would say the same
+            except (ActivityError, ApplicationError, TemporalTimeout) as err:
+                # A local activity's failure may arrive unwrapped (the SDK raises the activity's own
+                # ApplicationError): callers always get an ActivityError whose cause says why.
+                cause = err.cause if isinstance(err, ActivityError) else err
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    # A refusal (PD7 bans on a missing calendar, a data error): the durable activity
+                    # would say the same, so the caller gets it now.
+                    if isinstance(err, ActivityError):
+                        raise
+                    raise ActivityError(f"local activity {activity} failed", scheduled_event_id=0, started_event_id=0,
+                                        identity="", activity_type=activity, activity_id="",
+                                        retry_state=None) from err
                 workflow.logger.info("local attempt of %s did not finish (%s); the activity takes over",
-                                     activity, err.cause or err)
+                                     activity, cause)
         return await workflow.execute_activity(activity, arg, result_type=result_type, **durable)
 
     def _note_record_failure(self, batch: OutcomeBatch, err: ActivityError) -> None:
