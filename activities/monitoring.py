@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import asyncpg
 import structlog
@@ -32,8 +33,9 @@ class StatusBoard(BaseModel):
 
 
 class MonitoringActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, offices: Path | None = None) -> None:
         self._pool = pool
+        self._offices = offices  # Settings.centers_offices_file; None: the packaged directory
 
     @activity.defn(name="load_status_board")
     @permanent_database_errors_fail_fast
@@ -41,7 +43,7 @@ class MonitoringActivities:
         async with self._pool.acquire() as conn:
             centers = await list_centers(conn)
             undelivered = await undelivered_mail(conn)
-        offices = json.loads(offices_file().read_text(encoding="utf-8"))
+        offices = json.loads(offices_file(self._offices).read_text(encoding="utf-8"))
         covered_through, problem = default_coverage(local_date(datetime.now(UTC)))
         if problem:
             log.error("calendar_overrides_invalid", error=problem)

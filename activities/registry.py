@@ -31,5 +31,5 @@ def build_activities(pool: asyncpg.Pool, settings: Any) -> list[Callable[..., An
         ledger.reserve_advance,
         ledger.reserve_subsidy_advance,
         DesignationActivities(pool).find_live_centers_named,
-        MonitoringActivities(pool).load_status_board,
+        MonitoringActivities(pool, getattr(settings, "centers_offices_file", None)).load_status_board,
     ]

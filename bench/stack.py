@@ -64,8 +64,7 @@ async def stack(server: str = "dev", *, max_cached_workflows: int = 1000) -> Asy
     """``server`` is "dev" (the `make run` server, real time) or "skip" (time-skipping test server)."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir="/tmp"))
     write_test_years(workdir / "test_working_days.toml", date.today())  # as the tests do (PD2)
-    os.environ[calendar.OVERRIDES_ENV] = str(workdir / "test_working_days.toml")
-    calendar.default_calendar.cache_clear()
+    calendar.use_overrides_file(workdir / "test_working_days.toml")
     url = start_embedded(workdir / "pg")
     port = free_port()
     sink = start_sink("127.0.0.1", port, workdir / "mail")

@@ -76,7 +76,7 @@ async def action(ctx: Context, name: str, args: ActionArgs) -> int:
         return OK
 
     try:
-        acted = await service.act(ctx, args.center_id, name, data, timeout=args.timeout, recorded_by="centers CLI")
+        acted = await service.act(ctx, args.center_id, name, data, timeout=args.timeout)
     except Refused as refusal:
         ctx.print(f"refused [{refusal.rule_id}] {refusal.field}: {refusal.reason}")
         if refusal.audit_warning:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from centers.context import Context
 from centers.errors import FAILED, OK
-from db.migrate import checksum, migration_files
+from db.migrate import applied_migrations, checksum, migration_files
 
 
 async def status(ctx: Context) -> int:
     """Exit 0 when every file is applied unchanged; 1 when some are pending or an applied one was edited."""
     conn = await ctx.db()
     try:
-        applied = {}
-        if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
-            applied = {r["name"]: r for r in await conn.fetch(
-                "SELECT name, checksum, applied_at FROM schema_migrations ORDER BY name")}
+        applied = await applied_migrations(conn)
     finally:
         await conn.close()
     rows = []

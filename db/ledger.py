@@ -239,3 +239,9 @@ async def city_years(conn: asyncpg.Connection) -> list[CityTotals]:
         "SELECT year FROM subsidy_budget UNION SELECT DISTINCT year FROM subsidy_ledger ORDER BY year"
     )
     return [await city_totals(conn, r["year"]) for r in years]
+
+
+async def advances_granted(conn: asyncpg.Connection, year: int) -> Decimal:
+    """PD6: the city's advances recorded for ``year``, in yuan."""
+    return await conn.fetchval("SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger "
+                               "WHERE year = $1 AND kind = 'advance'", year)

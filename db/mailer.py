@@ -291,3 +291,14 @@ async def _close(client: aiosmtplib.SMTP | None) -> None:
         except (aiosmtplib.SMTPException, OSError):
             client.close()
     return None
+
+
+async def outbox_backlog(conn: asyncpg.Connection) -> tuple[int, float, int]:
+    """(rows still to send, age in seconds of the oldest of them (0 when none), rows failed for good)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS n, "
+        "coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)), 0) AS age, "
+        "count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed "
+        "FROM outbox WHERE sent_at IS NULL"
+    )
+    return int(row["n"]), float(row["age"]), int(row["failed"])

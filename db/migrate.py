@@ -156,3 +156,15 @@ async def pending_migrations(url: str, directory: Path = MIGRATIONS_DIR) -> list
     finally:
         await conn.close()
     return [p.name for p in migration_files(directory) if p.name not in applied]
+
+
+async def table_exists(conn: asyncpg.Connection, table: str) -> bool:
+    """Whether ``table`` exists yet (its migration may not have been applied by a worker)."""
+    return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
+
+
+async def applied_migrations(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
+    """name -> (name, checksum, applied_at) of every applied migration; empty before the first."""
+    if not await table_exists(conn, "schema_migrations"):
+        return {}
+    return {r["name"]: r for r in await conn.fetch("SELECT name, checksum, applied_at FROM schema_migrations ORDER BY name")}

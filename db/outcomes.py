@@ -211,3 +211,31 @@ def _snapshot_args(s: CenterSnapshot) -> tuple:
         s.lead_unit, s.designated_on, s.last_grade, s.next_deadline_at, s.updated_at, s.opened_at,
         s.overdue_count, s.oldest_overdue_at,
     )  # fmt: skip
+
+
+async def center_known(conn: asyncpg.Connection, center_id: str) -> bool:
+    """Whether the service has recorded anything of this center (an audit row or a ledger entry)."""
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE center_id = $1) "
+                                    "OR EXISTS (SELECT 1 FROM subsidy_ledger WHERE center_id = $1)", center_id))
+
+
+async def center_ids(conn: asyncpg.Connection, counties: list[str] | None = None,
+                     within: list[str] | None = None) -> list[str]:
+    """Center ids of the `centers` table, optionally only these counties and/or these ids."""
+    sql, args = "SELECT center_id FROM centers WHERE true", []
+    if counties is not None:
+        args.append(counties)
+        sql += f" AND county = ANY(${len(args)}::text[])"
+    if within is not None:
+        args.append(within)
+        sql += f" AND center_id = ANY(${len(args)}::text[])"
+    return [r["center_id"] for r in await conn.fetch(sql + " ORDER BY center_id", *args)]
+
+
+async def claim_calendar_years(conn: asyncpg.Connection, years: list[int]) -> list[int]:
+    """PD10: the years of ``years`` not announced before, now claimed (one worker wins each)."""
+    rows = await conn.fetch(
+        "INSERT INTO calendar_announcements (year) SELECT unnest($1::int[]) ON CONFLICT DO NOTHING RETURNING year",
+        years,
+    )
+    return sorted(r["year"] for r in rows)

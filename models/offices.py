@@ -4,7 +4,6 @@ directory file when a lifecycle starts and frozen into its input, so a workflow 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, EmailStr
@@ -20,14 +19,17 @@ class Offices(BaseModel):
     county_department_email: EmailStr
 
 
-def offices_file() -> Path:
-    """The staff mailbox directory: CENTERS_OFFICES_FILE, else the packaged example."""
-    return Path(os.environ.get("CENTERS_OFFICES_FILE") or Path(__file__).parent / "data" / "offices.json")
+PACKAGED_OFFICES = Path(__file__).parent / "data" / "offices.json"
 
 
-def load_offices(county: County) -> Offices:
+def offices_file(path: Path | None = None) -> Path:
+    """The staff mailbox directory: ``path`` (``Settings.centers_offices_file``), else the packaged example."""
+    return Path(path) if path is not None else PACKAGED_OFFICES
+
+
+def load_offices(county: County, path: Path | None = None) -> Offices:
     """Staff mailboxes for a center in ``county``; read by the starter, frozen into the lifecycle."""
-    data = json.loads(offices_file().read_text(encoding="utf-8"))
+    data = json.loads(offices_file(path).read_text(encoding="utf-8"))
     return Offices(
         city_bureau_email=data["city_bureau_email"],
         county_department_email=data["county_department_emails"][county.value],

@@ -128,7 +128,7 @@ async def act_as(portal: Portal, user_actor: Actor, center_id: str, name: str, p
     data = {k: v for k, v in payload.items() if k not in ("actor", "request_id")}
     data["actor"] = user_actor.model_dump(mode="json", exclude_none=True)
     data["request_id"] = request_id
-    return await service.act(portal.ctx, center_id, name, data, timeout=60, recorded_by="staff portal")
+    return await service.act(portal.ctx, center_id, name, data, timeout=60)
 
 
 def field_of(message: str) -> tuple[str, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import calendar
 import functools
-import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -291,11 +290,21 @@ def default_coverage(today: date) -> tuple[date | None, str | None]:
         return None, err.for_staff()
 
 
+_operator_overrides: Path | None = None  # set by use_overrides_file, from the process's settings
+
+
+def use_overrides_file(path: Path | None) -> None:
+    """PD2: the operator's override file (``Settings.centers_working_day_overrides``), or None for the
+    packaged data alone. Called by each process's entry point; the default calendar reloads."""
+    global _operator_overrides
+    _operator_overrides = Path(path) if path is not None and str(path).strip() else None
+    default_calendar.cache_clear()
+
+
 def override_paths() -> list[Path]:
-    """PD2: the packaged override file, then the operator's file from the environment, if set."""
-    extra = os.environ.get(OVERRIDES_ENV, "").strip()
+    """PD2: the packaged override file, then the operator's file, if one was set."""
     # Set but missing fails loudly in load_overrides: a typo must not silently drop a year.
-    return [PACKAGED_OVERRIDES, *([Path(extra)] if extra else [])]
+    return [PACKAGED_OVERRIDES, *([_operator_overrides] if _operator_overrides is not None else [])]
 
 
 @functools.cache

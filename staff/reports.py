@@ -20,6 +20,9 @@ from typing import Any, TextIO
 
 import asyncpg
 
+from db.ledger import city_years, year_balances
+from db.migrate import table_exists
+from db.reports import field_counts, ledger_rows, status_rows
 from staff.errors import BadInput, Failed
 from staff.text import due_text
 from models.directory import FIELD_NAMES_ZH, KEY_FIELDS
@@ -45,7 +48,7 @@ class NoLedgerYet(Failed):
 
 
 async def _require(conn: asyncpg.Connection, table: str) -> None:
-    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
+    if not await table_exists(conn, table):
         raise Failed(f"no `{table}` table in the database yet: the worker applies the migrations when it "
                      "starts (make run)")
 
@@ -53,17 +56,8 @@ async def _require(conn: asyncpg.Connection, table: str) -> None:
 async def coverage(conn: asyncpg.Connection) -> Report:
     """D2: per key field, the designated centers, those in the designation procedure, and covered or not."""
     await _require(conn, "centers")
-    counts = {
-        r["field"]: r for r in await conn.fetch(
-            """
-            SELECT field,
-                   count(*) FILTER (WHERE phase = ANY($1::text[])) AS designated,
-                   count(*) FILTER (WHERE phase = ANY($2::text[])) AS in_procedure
-            FROM centers GROUP BY field
-            """,
-            sorted(p.value for p in DESIGNATED_PHASES), sorted(p.value for p in BEFORE_DESIGNATION),
-        )
-    }
+    counts = await field_counts(conn, sorted(p.value for p in DESIGNATED_PHASES),
+                                sorted(p.value for p in BEFORE_DESIGNATION))
     rows = []
     for key in KEY_FIELDS:
         row = counts.get(key.value)
@@ -87,11 +81,8 @@ async def coverage(conn: asyncpg.Connection) -> Report:
 async def status(conn: asyncpg.Connection) -> Report:
     """The status board: one row per center (the `centers` table the workflows keep current)."""
     await _require(conn, "centers")
-    records = await conn.fetch(
-        "SELECT center_id, name, county, field, route, phase, lead_unit, credit_code, designated_on, last_grade, "
-        "next_deadline_at, revision, updated_at FROM centers ORDER BY county, field, center_id"
-    )
-    rows = [{**dict(r), "next_deadline_at": due_text(r["next_deadline_at"]) if r["next_deadline_at"] else None}
+    records = await status_rows(conn)
+    rows = [{**r, "next_deadline_at": due_text(r["next_deadline_at"]) if r["next_deadline_at"] else None}
             for r in records]
     return Report(
         "status", "Status board / 产业创新中心状态一览",
@@ -119,24 +110,13 @@ async def ledger(conn: asyncpg.Connection) -> Report:
     The .xlsx adds a sheet of balances per center and year (S2) and one of the city's advances per
     year against the cap (PD6), both derived from the entries by db/ledger.py.
     """
-    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", LEDGER_TABLE):
+    if not await table_exists(conn, LEDGER_TABLE):
         raise NoLedgerYet(f"no ledger yet: the `{LEDGER_TABLE}` table does not exist in this database "
                           "(migration 002_subsidy_ledger not applied: start the worker); nothing was written")
-    has_centers = await conn.fetchval("SELECT to_regclass('centers') IS NOT NULL")
-    name = "c.name" if has_centers else "NULL::text"
-    join = "LEFT JOIN centers c ON c.center_id = l.center_id" if has_centers else ""
-    records = await conn.fetch(
-        f"SELECT l.year, l.center_id, {name} AS name, l.kind, l.amount_yuan, l.rule_id, l.actor, l.at, "
-        f"l.reference, l.key FROM {LEDGER_TABLE} l {join} ORDER BY l.year, l.center_id, l.id"
-    )
-    rows = [dict(r) for r in records]
+    rows = await ledger_rows(conn)
     report = Report("ledger", "Subsidy ledger / 补助资金台账 (S1-S3, PD5, PD6)", LEDGER_COLUMNS, rows,
                     [f"{len(rows)} ledger entr{'y' if len(rows) == 1 else 'ies'}; amounts in yuan, exact to the fen.",
                      "S2: advances are paid first; the settlement fixes the amount due; the excess is clawed back."])
-    try:
-        from db.ledger import city_years, year_balances
-    except ImportError:  # the repository functions are optional: the entries are the ledger
-        return report
     cities = await city_years(conn)
     balances = [b for c in cities for b in await year_balances(conn, c.year)]
     report.sheets.append(("balances", [

@@ -23,12 +23,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db.outcomes import active_bans, record_batch
+from db.ledger import advances_granted
+from db.migrate import table_exists
+from db.outcomes import active_bans, center_known
+from db.outcomes import center_ids as stored_center_ids
 from models import search_attributes as sa
 from models.actor import Action
 from models.offices import load_offices, offices_file
-from models.effects import AuditEntry, BanQuery, OutcomeBatch
+from models.effects import AuditEntry, BanQuery
 from models.importing import ImportCenter
+from models.refusal_note import REFUSAL_NOTED, RefusalNote, ReportedRefusal
 from models.policy import policy_in_force
 from models.profile import CenterProfile
 from models.state import ActionResult, CenterState, Deadline, LifecycleInput
@@ -107,9 +111,9 @@ async def start(ctx: StaffContext, profile: CenterProfile, imported: ImportCente
     (a refusal is ``BadInput``: nothing starts), and again by the workflow, which records it.
     """
     try:
-        offices = load_offices(profile.county)
+        offices = load_offices(profile.county, ctx.settings.centers_offices_file)
     except (OSError, KeyError, ValueError) as err:
-        raise Failed(f"the staff mailbox directory {offices_file()} has no usable entry for county "
+        raise Failed(f"the staff mailbox directory {offices_file(ctx.settings.centers_offices_file)} has no usable entry for county "
                      f"{profile.county.value}: {err!r}") from None
     policy = policy_in_force(local_date(ctx.clock()))  # PD8: the guideline in effect today
     # The provisional state gives the search attributes and summary the list view shows from the start.
@@ -148,8 +152,7 @@ async def _importable(ctx: StaffContext, imp: ImportCenter, cap: Decimal) -> Non
     conn = await ctx.db()
     try:
         center_id = imp.profile.center_id
-        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM audit_log WHERE center_id = $1) "
-                               "OR EXISTS (SELECT 1 FROM subsidy_ledger WHERE center_id = $1)", center_id):
+        if await center_known(conn, center_id):
             raise BadInput(f"refused [INTERFACE] profile.center_id: {center_id} already has a lifecycle in this service; "
                            "import is for centers designated before it")
         bans = await active_bans(conn, BanQuery(
@@ -158,8 +161,7 @@ async def _importable(ctx: StaffContext, imp: ImportCenter, cap: Decimal) -> Non
         if bans:
             raise BadInput(f"refused [PD7] profile: barred until {bans[0].ends_on} ({bans[0].reason})")
         for a in imp.advances:
-            granted = await conn.fetchval("SELECT COALESCE(sum(amount_yuan), 0) FROM subsidy_ledger "
-                                          "WHERE year = $1 AND kind = 'advance'", a.year)
+            granted = await advances_granted(conn, a.year)
             if granted + a.amount_yuan > cap:
                 raise BadInput(f"refused [PD6] advances: the {a.year} advance of {a.amount_yuan} yuan passes the year's "
                                f"cap of {cap} yuan ({granted} yuan already granted)")
@@ -188,8 +190,8 @@ def parse_action(name: str, data: dict[str, Any]) -> Action:
 
 
 async def act(ctx: StaffContext, center_id: str, name: str, data: dict[str, Any], *,
-              timeout: float = 120.0, recorded_by: str = "staff layer") -> Acted:
-    """Send one staff action as an update; a refusal raises :class:`Refused` and is audited once."""
+              timeout: float = 120.0) -> Acted:
+    """Send one staff action as an update; a refusal raises :class:`Refused` and is audited once, by the workflow."""
     act_ = parse_action(name, data)
     client = await ctx.temporal()
     handle = client.get_workflow_handle(workflow_id(center_id))
@@ -201,7 +203,8 @@ async def act(ctx: StaffContext, center_id: str, name: str, data: dict[str, Any]
             detail = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
             refusal = Refused(detail.get("rule_id", "?"), detail.get("field", "?"),
                               detail.get("message", cause.message))
-            refusal.audit_warning = await _audit_refusal(ctx, handle, center_id, name, act_, refusal, recorded_by)
+            if not detail.get("audited"):
+                refusal.audit_warning = await _report_refusal(handle, name, data, refusal)
             raise refusal from None
         raise Failed(f"{name} on {handle.id} failed: {cause or err}") from None
     except RPCError as err:
@@ -228,45 +231,17 @@ async def signal(ctx: StaffContext, center_id: str, name: str, data: dict[str, A
         raise _rpc_failure(err, center_id, f"cannot signal {name} to") from None
 
 
-async def _audit_refusal(ctx: StaffContext, handle: Any, center_id: str, name: str, act_: Action,
-                         refusal: Refused, recorded_by: str) -> str | None:
-    """An update refused by the validator never reaches history, so the staff layer audits it.
-
-    A refusal found after acceptance (e.g. a ban in the registry) is audited by the workflow
-    itself before it answers; then nothing is added here. Returns a warning if it could not write.
-    """
+async def _report_refusal(handle: Any, name: str, data: dict[str, Any], refusal: Refused) -> str | None:
+    """A validator cannot write, so the refusal is reported back to the workflow (``refusal_noted``),
+    which judges the action again and writes the audit row itself. Returns a warning if it could not."""
+    note = RefusalNote(action=name, payload=data,
+                       reported=ReportedRefusal(rule_id=refusal.rule_id[:40] or "?", field=refusal.field[:200] or "?",
+                                                message=refusal.reason[:2000] or "?"))
     try:
-        conn = await ctx.db()
-    except Failed as err:
-        return f"warning: the refusal was not recorded in the audit log: {err.message}"
-    try:
-        already = await conn.fetchval(
-            "SELECT 1 FROM audit_log WHERE center_id = $1 AND request_id = $2 AND action = $3 "
-            "AND outcome = 'rejected' LIMIT 1", center_id, act_.request_id, name)
-        if already:
-            return None
-        phase = None
-        try:
-            state = await handle.query("state", rpc_timeout=timedelta(seconds=5))
-            phase = state.get("phase") if isinstance(state, dict) else None
-        except Exception:  # the audit row matters more than its phase column
-            pass
-        who = act_.actor.model_dump(mode="json")
-        rule, field_, message = refusal.rule_id, refusal.field, refusal.reason
-        entry = AuditEntry(
-            key=f"{center_id}:refused:{act_.request_id}", center_id=center_id, at=datetime.now(timezone.utc),
-            action=name, outcome="rejected", actor_name=who.get("name"), actor_role=who.get("role"),
-            actor_county=who.get("county"), actor_user_id=who.get("user_id"), request_id=act_.request_id,
-            rule_ids=[rule], phase_before=phase, phase_after=phase, summary=f"refused: [{rule}] {field_}: {message}",
-            detail={"rule_id": rule, "field": field_, "message": message, "via": "update",
-                    "recorded_by": f"{recorded_by} (refused by the update validator)"},
-        )
-        await record_batch(conn, OutcomeBatch(center_id=center_id, audits=[entry]))
-        return None
-    except Exception as err:
-        return f"warning: the refusal was not recorded in the audit log: {err}"
-    finally:
-        await conn.close()
+        await handle.signal(REFUSAL_NOTED, note.model_dump(mode="json"), rpc_timeout=timedelta(seconds=10))
+    except Exception as err:  # the caller still learns of the refusal; the audit row is what is missing
+        return f"warning: the refusal was not reported to the lifecycle for its audit log: {err}"
+    return None
 
 
 # -- show ------------------------------------------------------------------------------------------
@@ -427,16 +402,9 @@ async def known_center_ids(ctx: StaffContext, counties: list[str] | None = None,
     """Center ids from the `centers` table, optionally within a scope."""
     conn = await ctx.db()
     try:
-        if not await conn.fetchval("SELECT to_regclass('centers') IS NOT NULL"):
+        if not await table_exists(conn, "centers"):
             raise Failed("no `centers` table yet: the worker applies the migrations when it starts (make run)")
-        sql, args = "SELECT center_id FROM centers WHERE true", []
-        if counties is not None:
-            args.append(counties)
-            sql += f" AND county = ANY(${len(args)}::text[])"
-        if center_ids is not None:
-            args.append(center_ids)
-            sql += f" AND center_id = ANY(${len(args)}::text[])"
-        return [r["center_id"] for r in await conn.fetch(sql + " ORDER BY center_id", *args)]
+        return await stored_center_ids(conn, counties, center_ids)
     finally:
         await conn.close()
 
@@ -509,7 +477,7 @@ async def center_record(ctx: StaffContext, center_id: str) -> CenterRecord:
     conn = await ctx.db()
     try:
         audit = await list_audit(conn, center_id)
-        has_ledger = await conn.fetchval("SELECT to_regclass('subsidy_ledger') IS NOT NULL")
+        has_ledger = await table_exists(conn, "subsidy_ledger")
         balances = await center_balances(conn, center_id) if has_ledger else []
         years = await city_years(conn) if has_ledger else []
     finally:

@@ -17,6 +17,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from db.outcomes import claim_calendar_years
 from models.calendar import CalendarUpdate
 from rules.calendar import OverrideFileError, default_calendar
 
@@ -29,11 +30,7 @@ RUNNING_LIFECYCLES = "WorkflowType = 'CenterLifecycle' AND ExecutionStatus = 'Ru
 async def claim_new_years(pool: asyncpg.Pool, years: list[int]) -> list[int]:
     """The years of ``years`` not announced before, now claimed by this worker (one worker wins each)."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "INSERT INTO calendar_announcements (year) SELECT unnest($1::int[]) ON CONFLICT DO NOTHING RETURNING year",
-            years,
-        )
-    return sorted(r["year"] for r in rows)
+        return await claim_calendar_years(conn, years)
 
 
 async def announce_calendar(client: Client, pool: asyncpg.Pool, today: date) -> int:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import structlog
 from temporalio.runtime import Runtime
 
+from db.mailer import outbox_backlog
 from rules.calendar import default_coverage, local_date
 
 log = structlog.get_logger(__name__)
@@ -26,13 +27,7 @@ EVERY_SECONDS = 60.0
 async def read_outbox(pool: object) -> tuple[int, float, int]:
     """(rows still to send, age in seconds of the oldest of them (0 when none), rows failed for good)."""
     async with pool.acquire() as conn:  # type: ignore[attr-defined]
-        row = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS n, "
-            "coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE failed_at IS NULL)), 0) AS age, "
-            "count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed "
-            "FROM outbox WHERE sent_at IS NULL"
-        )
-    return int(row["n"]), float(row["age"]), int(row["failed"])
+        return await outbox_backlog(conn)
 
 
 def calendar_days_left(now: datetime) -> int:

@@ -5,13 +5,14 @@ Every field is one env var of the same name; `.env.example` lists them all.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rules import calendar
 
 
 class Settings(BaseSettings):
@@ -133,18 +134,16 @@ class Settings(BaseSettings):
         None, description="A personal access token made on the portal's token page (for CENTERS_PORTAL_URL).",
     )
 
-    def export_data_files(self) -> None:
-        """Put the two data-file settings in the process environment, where the modules that read
-        them look (models.directory, rules.calendar), so a value from `.env` counts too."""
-        for name in ("CENTERS_OFFICES_FILE", "CENTERS_WORKING_DAY_OVERRIDES"):
-            value = getattr(self, name.lower())
-            if value is not None:
-                os.environ[name] = str(value)
+    def install_calendar(self) -> None:
+        """PD2: hand the operator's working-day file to the process-wide calendar (rules.calendar),
+        which workflow code reads and so cannot take settings as an argument. The offices file is
+        passed where it is read (staff.service.start, MonitoringActivities)."""
+        calendar.use_overrides_file(self.centers_working_day_overrides)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once (the data-file settings exported to the environment)."""
+    """The process-wide settings, read once by an entry point (its calendar file installed)."""
     settings = Settings()
-    settings.export_data_files()
+    settings.install_calendar()
     return settings

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.calendar import end_of_day, local_date
     from rules.catalog import ACTIONS
     from models.importing import ImportCenter
+    from models.refusal_note import REFUSAL_NOTED, RefusalNote
     from rules.designation import open_lifecycle
     from models.subsidy import AdvanceRequest, LedgerEntry
     from rules.importing import advance_entries, check_import, import_lifecycle
@@ -83,9 +84,12 @@ LOCAL_FIRST = "latency-local-first"
 LOCAL_ATTEMPT = timedelta(seconds=2)
 
 
-def refused(refusal: Refusal) -> ApplicationError:
-    """The error a client sees: names the field and the rule (details carry both)."""
-    return ApplicationError(str(refusal), refusal.as_dict(), type="ActionRefused", non_retryable=True)
+def refused(refusal: Refusal, *, audited: bool = False) -> ApplicationError:
+    """The error a client sees: names the field and the rule (details carry both). ``audited``: the
+    workflow has recorded it already (a refusal after acceptance); otherwise the caller reports it
+    back with the ``refusal_noted`` signal, since a validator cannot write."""
+    return ApplicationError(str(refusal), {**refusal.as_dict(), "audited": audited},
+                            type="ActionRefused", non_retryable=True)
 
 
 def _bounded(value: Any, limit: int) -> str | None:
@@ -299,22 +303,56 @@ class CenterLifecycle:
     # -- actions -----------------------------------------------------------------------------------
 
     def _validate(self, name: str, payload: Any) -> None:
-        """Update validator: refuse before anything is written to history.
+        """Update validator: refuse before anything is written to history."""
+        refusal = self._judge(name, payload)
+        if refusal is not None:
+            raise refused(refusal)
+
+    def _judge(self, name: str, payload: Any) -> Refusal | None:
+        """Why the action would be refused now, or None.
 
         It judges the state as it will be when the handler runs: with whatever has fallen due at
         now applied first (a dry run on a copy; the handler applies it for real).
         """
         try:
             if self._answered(name, payload) is not None:
-                return
-        except Refusal as refusal:
-            raise refused(refusal) from None
-        now = workflow.now()
-        state = caught_up(self.state, now, hold_provisional=self.period_ends) if self.due_first else self.state
-        try:
+                return None
+            now = workflow.now()
+            state = caught_up(self.state, now, hold_provisional=self.period_ends) if self.due_first else self.state
             engine.check(state, name, engine.parse(name, payload), now)
         except Refusal as refusal:
-            raise refused(refusal) from None
+            return refusal
+        return None
+
+    @workflow.signal(name=REFUSAL_NOTED, description="An update its validator refused, reported by the staff "
+                     "layer: audited here, never applied")
+    async def refusal_noted(self, payload: Any) -> None:
+        """The audit row of a validator refusal is written by the workflow, like every other one.
+
+        The action is judged again, so the row carries the workflow's own reason; only if the state
+        has changed since (the action would now pass) is the reported reason kept, marked as such.
+        A repeat for the same request_id adds nothing.
+        """
+        await workflow.wait_condition(lambda: self.opened)
+        try:
+            note = RefusalNote.model_validate(payload)
+        except ValueError as err:
+            workflow.logger.warning("refusal_noted ignored: %s", _bounded(err, 300))
+            return
+        if note.action not in ACTIONS:
+            workflow.logger.warning("refusal_noted ignored: unknown action %s", _bounded(note.action, 80))
+            return
+        async with self.lock:
+            request_id = note.payload.get("request_id")
+            if any(r.via == "update" and r.action == note.action and r.request_id == request_id
+                   for r in self.state.rejected):
+                return
+            refusal = self._judge(note.action, note.payload)
+            if refusal is None:
+                said = note.reported
+                refusal = Refusal(said.rule_id, said.field,
+                                  f"{said.message} (refused by the update validator; the state has changed since)")
+            await self._record_refusal(note.action, note.payload, refusal, via="update")
 
     async def _on_update(self, name: str, payload: Any) -> ActionResult:
         await workflow.wait_condition(lambda: self.opened)
@@ -323,7 +361,7 @@ class CenterLifecycle:
                 result = await self._perform(name, payload)
             except Refusal as refusal:
                 await self._record_refusal(name, payload, refusal, via="update")
-                error = refused(refusal)
+                error = refused(refusal, audited=True)
             else:
                 error = None
         await self._until_recorded()  # the answer, refusal or not, follows its audit row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -33,15 +34,11 @@ def test_d7_request_needs_at_least_one_working_day() -> None:
         NoticeEndRequest(published_on=date(2025, 9, 26), working_days=0)
 
 
-async def test_pd2_activity_invalid_override_file_is_non_retryable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(calendar.OVERRIDES_ENV, "/nonexistent/working_days.toml")
-    calendar.default_calendar.cache_clear()
-    try:
-        with pytest.raises(ApplicationError) as caught:
-            await ActivityEnvironment().run(
-                compute_notice_end, NoticeEndRequest(published_on=date(2025, 9, 26), working_days=5)
-            )
-    finally:
-        calendar.default_calendar.cache_clear()  # the next test reloads without the bad file
+async def test_pd2_activity_invalid_override_file_is_non_retryable(shipped_calendar_only) -> None:
+    calendar.use_overrides_file(Path("/nonexistent/working_days.toml"))  # shipped_calendar_only restores
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            compute_notice_end, NoticeEndRequest(published_on=date(2025, 9, 26), working_days=5)
+        )
     assert caught.value.type == "CalendarDataInvalid"
     assert caught.value.non_retryable

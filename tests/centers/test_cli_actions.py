@@ -69,7 +69,8 @@ async def test_d3_d7_designation_procedure_through_the_cli(centers, env, databas
 
 
 async def test_d5_refused_update_prints_rule_and_field_exits_1_and_is_audited_once(centers, database_url, db_pool, tmp_path):
-    """An update refused by the validator never reaches history: the CLI writes the audit row."""
+    """An update refused by the validator never reaches history; the staff layer reports it back
+    (`refusal_noted`) and the workflow writes the audit row, once for a request_id."""
     cid = await started(centers, tmp_path)
     run = dict(client=centers.client, database_url=database_url)
     assert (await cli("submit_application", cid, "--json", json.dumps(f.application()), **run)).status == 0
@@ -80,15 +81,20 @@ async def test_d5_refused_update_prints_rule_and_field_exits_1_and_is_audited_on
     again = await cli("record_county_review", cid, "--json", json.dumps(wrong_county), "--request-id", "retry-me", **run)
     assert again.status == 1
 
+    # The county's own review queues behind both reports (signals are handled first, one at a time),
+    # and its answer follows every record before it: state and audit log are final when it returns.
+    assert (await cli("record_county_review", cid, "--json", json.dumps(f.county_review()), **run)).status == 0
+    state = await state_of(centers, cid)
+    assert [(r.action, r.request_id, r.via, r.rule_id) for r in state.rejected] == [
+        ("record_county_review", "retry-me", "update", "D5")]  # the retry with the same request id adds nothing
     async with db_pool.acquire() as conn:
-        audit = await list_audit(conn, cid)
-    rejected = [a for a in audit if a.outcome == "rejected"]
-    assert len(rejected) == 1, rejected  # the retry with the same request id adds nothing
+        rejected = [a for a in await list_audit(conn, cid) if a.outcome == "rejected"]
+    assert len(rejected) == 1, rejected
     row = rejected[0]
-    assert row.key == f"{cid}:refused:retry-me" and row.action == "record_county_review"
+    assert row.request_id == "retry-me" and row.action == "record_county_review"
     assert row.rule_ids == ["D5"] and row.actor_role == "county_department" and row.actor_county == "putuo"
     assert row.detail["field"] == "actor.county" and row.phase_before == "county_review"
-    assert (await state_of(centers, cid)).phase == "county_review"
+    assert "only the county department of dinghai" in row.summary
 
 
 async def test_pd7_refusal_after_acceptance_is_audited_by_the_workflow_not_twice(centers, database_url, db_pool, tmp_path):

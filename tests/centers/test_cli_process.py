@@ -121,9 +121,16 @@ async def test_console_script_exit_statuses_are_exact_over_many_runs(
                                "--request-id", "proc-refused"], 1)], environ, tmp_path)
     assert_statuses(refused)
     assert "refused [D5] actor.county: only the county department of dinghai" in refused[0][3]
-    async with db_pool.acquire() as conn:
-        key = await conn.fetchval("SELECT key FROM audit_log WHERE request_id = 'proc-refused'")
-    assert key == f"{good[1][1]['center_id']}:refused:proc-refused"
+    row = None
+    for _ in range(200):  # the workflow writes the row after the CLI has exited (refusal_noted)
+        async with db_pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT center_id, action, outcome, rule_ids FROM audit_log "
+                                      "WHERE request_id = 'proc-refused'")
+        if row is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None and dict(row) == {"center_id": good[1][1]["center_id"], "action": "record_county_review",
+                                             "outcome": "rejected", "rule_ids": ["D5"]}, row
     print(f"{len(starts) + len(later) + len(refused)} console runs, every status as expected")
 
     for _, data in good:

@@ -200,9 +200,8 @@ def test_pd2_env_var_file_extends_default_calendar(env_overrides) -> None:
     assert not is_working_day(date(2027, 1, 4))
 
 
-def test_pd2_env_var_naming_missing_file_fails_loudly(monkeypatch: pytest.MonkeyPatch, env_overrides) -> None:
-    monkeypatch.setenv(cal.OVERRIDES_ENV, "/nonexistent/working_days.toml")
-    cal.default_calendar.cache_clear()
+def test_pd2_env_var_naming_missing_file_fails_loudly(shipped_calendar_only) -> None:
+    cal.use_overrides_file(Path("/nonexistent/working_days.toml"))
     with pytest.raises(OverrideFileError, match=cal.OVERRIDES_ENV):
         is_working_day(date(2025, 10, 9))
 

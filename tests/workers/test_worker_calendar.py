@@ -33,7 +33,7 @@ def test_pd2_worker_logs_coverage_quietly_with_time_to_spare():
 def test_pd2_worker_logs_an_error_for_an_invalid_override_file(tmp_path, monkeypatch):
     path = tmp_path / "bad.toml"
     path.write_text('[2027]\nholidays = [2027-01-01]\n', encoding="utf-8")  # no source
-    monkeypatch.setenv(cal.OVERRIDES_ENV, str(path))
+    cal.use_overrides_file(path)  # shipped_calendar_only (autouse here) restores the file before it
     with capture_logs() as logs:
         message = check_calendar(date(2026, 11, 29))
     assert message is not None and "source" in message
