@@ -15,7 +15,7 @@ async def main(small: bool) -> None:
     print("== throughput and staff latency (dev server) ==", flush=True)
     await throughput.main(centers=3 if small else 40, samples=3 if small else 40)
     print("== history and decade simulation (time-skipping server) ==", flush=True)
-    await decade.main(centers=1 if small else 3)
+    await decade.main(centers=1 if small else 3, fleet=5 if small else 200, fleet_years=2 if small else 10)
     print("== scale (dev server) ==", flush=True)
     await scale.main(lifecycles=20 if small else 500, mails=50 if small else 1000)
     missed = [name for name, ok in RESULTS if not ok]

@@ -86,7 +86,9 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
         await ensure_schedules(client, settings.task_queue)
         mail_pool = await create_pool(dsn, min_size=1, max_size=3)  # its own: SMTP never starves the activities
         dispatcher = asyncio.create_task(
-            OutboxDispatcher(mail_pool, SmtpSettings.from_settings(settings)).run(stop_event), name="outbox-dispatcher")
+            OutboxDispatcher(mail_pool, SmtpSettings.from_settings(settings),
+                             lease_seconds=settings.centers_outbox_lease_seconds).run(stop_event),
+            name="outbox-dispatcher")
         running = asyncio.create_task(worker.run(), name="temporal-worker")
         stopping = asyncio.create_task(stop_event.wait(), name="stop-event")
         log.info("worker started", address=client.service_client.config.target_host,

@@ -22,9 +22,12 @@ log = structlog.get_logger(__name__)
 
 
 class OutboxDispatcher:
-    def __init__(self, pool: asyncpg.Pool, smtp: SmtpSettings, *, poll_seconds: float = 30.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, smtp: SmtpSettings, *, poll_seconds: float = 30.0,
+                 lease_seconds: float | None = None) -> None:
+        """``lease_seconds`` (the worker passes CENTERS_OUTBOX_LEASE_SECONDS): how long a row being sent
+        stays claimed; a crashed sender's row is due again after it. None: ``smtp.lease_seconds``."""
         self._pool = pool
-        self._smtp = smtp
+        self._smtp = smtp if lease_seconds is None else smtp.model_copy(update={"lease_seconds": lease_seconds})
         self._poll = poll_seconds
         self._wake = asyncio.Event()
 

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "舟山市科技局 <no-reply@kjj.zhoushan.example>",
         description="From header of every notification.",
     )
+    centers_outbox_lease_seconds: float = Field(
+        300.0, ge=1.0, le=3600.0,
+        description="Seconds an outbox dispatcher holds a row it is sending; a row whose sender died (killed "
+        "between the relay's 250 and marking it sent) is sent again, same Message-ID, once this expires. Keep it "
+        "above the longest SMTP exchange (SMTP timeout 30 s per command): a shorter lease lets another worker send "
+        "a row still in flight.",
+    )
     temporal_ui_port: int = Field(8233, description="Port of the dev server's Web UI (make run).")
     log_format: Literal["auto", "json", "console"] = Field(
         "auto",

@@ -12,7 +12,7 @@ import pytest
 from tests.centers.cli_support import REPO
 
 TARGETS = ["throughput_ratio", "update_median_ratio", "history_events_per_center_year", "history_largest_run_events",
-           "decade_wall_per_center", "worker_rss_10000_cached", "mail_burst_1000_seconds", "mail_burst_duplicates"]
+           "decade_wall_per_center", r"decade_\d+_wall_per_center", "worker_rss_10000_cached", "mail_burst_1000_seconds", "mail_burst_duplicates"]
 
 
 @pytest.mark.timeout(900)
