@@ -19,7 +19,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 
 from activities.registry import build_activities
 from bench.noop import NoopLifecycle, noop_activity
@@ -35,6 +35,7 @@ from rules import calendar
 from tests.fixtures.calendar import write_test_years
 from tests.fixtures.temporal import register_search_attributes
 from workers.outbox import OutboxDispatcher
+from workers.sandbox import workflow_runner as our_runner
 from workers.settings import Settings
 from workers.smtp_sink import start_sink
 from workers.temporal_dev import free_port, start_dev_server
@@ -52,16 +53,20 @@ class Stack:
     env: WorkflowEnvironment | None  # the time-skipping server, when that is the server
     server_pid: int | None  # the dev server's process, when that is the server
 
-    async def start_center(self, profile: CenterProfile) -> Any:
+    async def start_center(self, profile: CenterProfile, task_queue: str = TASK_QUEUE) -> Any:
         return await self.client.start_workflow(
             CenterLifecycle.run,
             LifecycleInput(profile=profile, policy=GUIDELINE_2025, offices=load_offices(profile.county)),
-            id=f"center-{profile.center_id}", task_queue=TASK_QUEUE)
+            id=f"center-{profile.center_id}", task_queue=task_queue)
 
 
 @asynccontextmanager
-async def stack(server: str = "dev", *, max_cached_workflows: int = 1000) -> AsyncIterator[Stack]:
-    """``server`` is "dev" (the `make run` server, real time) or "skip" (time-skipping test server)."""
+async def stack(server: str = "dev", *, max_cached_workflows: int = 1000,
+                workflow_runner: WorkflowRunner | None = None) -> AsyncIterator[Stack]:
+    """``server`` is "dev" (the `make run` server, real time) or "skip" (time-skipping test server).
+
+    ``workflow_runner`` defaults to the worker process's sandbox (workers/sandbox.py); bench/scale.py
+    passes the SDK's default to compare."""
     workdir = Path(tempfile.mkdtemp(prefix="bench-", dir="/tmp"))
     write_test_years(workdir / "test_working_days.toml", date.today())  # as the tests do (PD2)
     calendar.use_overrides_file(workdir / "test_working_days.toml")
@@ -88,7 +93,8 @@ async def stack(server: str = "dev", *, max_cached_workflows: int = 1000) -> Asy
         try:
             async with Worker(client, task_queue=TASK_QUEUE, workflows=[CenterLifecycle, NoopLifecycle],
                               activities=[*build_activities(pool, settings), noop_activity],
-                              max_cached_workflows=max_cached_workflows):
+                              max_cached_workflows=max_cached_workflows,
+                              workflow_runner=workflow_runner or our_runner()):
                 yield Stack(client, pool, settings, workdir, env, dev.process.pid if dev else None)
         finally:
             stop.set()

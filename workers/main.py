@@ -26,6 +26,7 @@ from workers.health import start_health_server
 from models.mail import SmtpSettings
 from workers.logging import configure_logging
 from workers.outbox import OutboxDispatcher
+from workers.sandbox import workflow_runner
 from workers.settings import Settings, get_settings
 from workflows.lifecycle import CenterLifecycle
 
@@ -81,6 +82,8 @@ async def run_worker(settings: Settings, stop_event: asyncio.Event, ready: async
             task_queue=settings.task_queue,
             workflows=[CenterLifecycle, MonitoringDigest],
             activities=build_activities(pool, settings),
+            workflow_runner=workflow_runner(),  # one copy of the workflow modules for all cached runs
+            max_cached_workflows=settings.max_cached_workflows,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         )
         await ensure_schedules(client, settings.task_queue)

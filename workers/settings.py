@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         None, description="API key for Temporal Cloud or a cluster that wants one (turns TLS on); never logged.",
     )
     task_queue: str = Field("innovation-centers", description="Task queue the worker polls (part of the public interface).")
+    max_cached_workflows: int = Field(
+        1000, ge=0, le=100_000,
+        description="Lifecycles a worker keeps in memory between wake-ups (about 130 KiB each, docs/performance.md); "
+        "one evicted from the cache replays its current run when it next wakes.",
+    )
     database_url: str | None = Field(
         None,
         description="PostgreSQL URL (postgresql://user:pass@host:5432/db). "

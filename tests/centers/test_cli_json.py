@@ -15,6 +15,7 @@ import pytest
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.sandbox import workflow_runner
 from centers.main import build_parser
 from models.offices import load_offices
 from models.policy import GUIDELINE_2025
@@ -33,7 +34,7 @@ def _document(result, status: int = 0):
 async def test_every_command_prints_pure_json(dev_client, db_pool, database_url, worker_settings, tmp_path):
     queue = f"json-{uuid.uuid4().hex[:8]}"
     run = dict(client=dev_client, task_queue=queue, database_url=database_url)
-    async with Worker(dev_client, task_queue=queue, workflows=[CenterLifecycle],
+    async with Worker(dev_client, task_queue=queue, workflows=[CenterLifecycle], workflow_runner=workflow_runner(),
                       activities=build_activities(db_pool, worker_settings)):
         path, data = profile_file(tmp_path)
         cid = data["center_id"]

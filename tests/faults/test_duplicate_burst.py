@@ -19,6 +19,7 @@ from models.state import ActionResult, LifecycleInput
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import replayer
 from tests.workflows.flows import state_of
+from workers.sandbox import workflow_runner
 from workflows.lifecycle import CenterLifecycle
 
 pytestmark = pytest.mark.slow
@@ -66,7 +67,7 @@ async def test_same_request_id_ten_times_at_once_acts_once_time_skipping(round_,
 
 async def test_same_request_id_ten_times_at_once_acts_once_dev_server(dev_client, db_pool, worker_settings):
     queue = f"burst-{uuid.uuid4().hex[:8]}"
-    async with Worker(dev_client, task_queue=queue, workflows=[CenterLifecycle],
+    async with Worker(dev_client, task_queue=queue, workflows=[CenterLifecycle], workflow_runner=workflow_runner(),
                       activities=build_activities(db_pool, worker_settings)):
         handles = []
         for _ in range(6):

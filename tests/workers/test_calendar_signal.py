@@ -12,6 +12,7 @@ import pytest_asyncio
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.sandbox import workflow_runner
 from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.state import CenterState, LifecycleInput
@@ -45,7 +46,7 @@ async def test_pd10_worker_start_signals_running_lifecycles_once_when_the_data_g
     env_overrides(known)
     profile = f.profile()
     task_queue = f"dev-{uuid.uuid4().hex[:8]}"
-    async with Worker(dev_client, task_queue=task_queue, workflows=[CenterLifecycle],
+    async with Worker(dev_client, task_queue=task_queue, workflows=[CenterLifecycle], workflow_runner=workflow_runner(),
                       activities=build_activities(db_pool, worker_settings)):
         handle = await dev_client.start_workflow(
             CenterLifecycle.run, LifecycleInput(profile=profile, policy=GUIDELINE_2025, offices=load_offices(profile.county)),

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
+from workers.sandbox import workflow_runner
 from db.outcomes import record_batch
 from models.effects import CenterSnapshot, OutcomeBatch
 from tests.fixtures.temporal import replayer
@@ -32,7 +33,7 @@ async def run_digest(env, db_pool, worker_settings, tag: str):
         for row in rows:
             await record_batch(conn, OutcomeBatch(center_id=row.center_id, snapshot=row))
     task_queue = f"m5-{tag}"
-    async with Worker(env.client, task_queue=task_queue, workflows=[MonitoringDigest],
+    async with Worker(env.client, task_queue=task_queue, workflows=[MonitoringDigest], workflow_runner=workflow_runner(),
                       activities=build_activities(db_pool, worker_settings)):
         handle = await env.client.start_workflow(MonitoringDigest.run, id=f"m5-{tag}", task_queue=task_queue)
         await handle.result()

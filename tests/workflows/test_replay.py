@@ -25,6 +25,8 @@ from temporalio.workflow import NondeterminismError
 
 from tests.fixtures import factories as f
 from tests.fixtures.temporal import chain_histories, replayer
+from workers.sandbox import workflow_runner
+from workflows.monitoring import MonitoringDigest
 from tests.workflows.scenarios import signed_in_designation, ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
@@ -60,10 +62,17 @@ def saved() -> list[Path]:
     return sorted(HISTORIES.rglob("*.json"))
 
 
+def workers_replayer() -> Replayer:
+    """The workers' sandbox (workflow modules passed through, workers/sandbox.py), as production runs them."""
+    return Replayer(workflows=[CenterLifecycle, MonitoringDigest], data_converter=pydantic_data_converter,
+                    workflow_runner=workflow_runner())
+
+
+@pytest.mark.parametrize("make_replayer", [replayer, workers_replayer], ids=["full-sandbox", "workers-sandbox"])
 @pytest.mark.parametrize("path", saved(), ids=lambda p: str(p.relative_to(HISTORIES).with_suffix("")))
-async def test_saved_history_replays_against_current_code(path: Path):
+async def test_saved_history_replays_against_current_code(path: Path, make_replayer):
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await make_replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure}"
 
 
