@@ -1,7 +1,7 @@
 """The fair ceiling: a workflow that does what a lifecycle does to Temporal, and nothing else.
 
 On start it runs ``start_activities`` no-op activities; each update runs the number of no-op
-activities its payload asks for (as many as the lifecycle's action ran, counted from its history);
+activities (and local activities) its payload asks for (as many as the lifecycle's action ran, counted from its history);
 after every change the main loop re-arms one timer, as the lifecycle's agenda does.
 """
 
@@ -24,12 +24,16 @@ class NoopLifecycle:
         self.revision = 0
         self.done = False
 
-    async def _activities(self, count: int) -> None:
-        for i in range(count):
+    async def _activities(self, count: int | list[int]) -> None:
+        """``count`` activities one after another, or ``[activities, local activities]``."""
+        activities, local = (count, 0) if isinstance(count, int) else count
+        for i in range(activities):
             await workflow.execute_activity(noop_activity, i, start_to_close_timeout=timedelta(minutes=2))
+        for i in range(local):
+            await workflow.execute_local_activity(noop_activity, i, start_to_close_timeout=timedelta(seconds=2))
 
     @workflow.run
-    async def run(self, start_activities: int) -> int:
+    async def run(self, start_activities: int | list[int]) -> int:
         await self._activities(start_activities)
         while not self.done:
             revision = self.revision
@@ -42,7 +46,7 @@ class NoopLifecycle:
         return self.revision
 
     @workflow.update(name="step")
-    async def step(self, activities: int) -> int:
+    async def step(self, activities: int | list[int]) -> int:
         await self._activities(activities)
         self.revision += 1
         return self.revision

@@ -13,6 +13,7 @@ good and shown to staff.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -188,7 +189,7 @@ async def _deliver_one(
         done.server_down = True
         client = await _close(client)
     else:
-        await _mark(pool, _SENT, entry.key, refused)
+        await _mark_sent(pool, smtp, entry.key, refused)
         done.sent.append(entry.key)
         log.info("mail_sent", key=entry.key, message_id=entry.message_id, rule_id=entry.rule_id)
     return client
@@ -206,6 +207,29 @@ async def _fail_or_retry(
         await _mark(pool, _RETRY, entry.key, note, delay)
         done.retrying.append(entry.key)
         log.warning("mail_not_sent", key=entry.key, error=note[:300], retry_in_s=delay)
+
+
+# What PostgreSQL raises while it is away (stopped, restarting, unreachable socket).
+_DATABASE_AWAY = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
+
+
+async def _mark_sent(pool: asyncpg.Pool, smtp: SmtpSettings, key: str, refused: str | None) -> None:
+    """The server accepted the message: mark it sent, waiting out a short PostgreSQL outage rather
+    than leaving the row leased, which would send it a second time when the lease expires. Gives
+    up (the exception propagates) once most of the lease is spent: then the resend is due anyway."""
+    give_up = asyncio.get_running_loop().time() + smtp.lease_seconds * 0.8
+    pause = 0.2
+    while True:
+        try:
+            await _mark(pool, _SENT, key, refused)
+            return
+        except _DATABASE_AWAY as exc:
+            if asyncio.get_running_loop().time() + pause > give_up:
+                raise
+            log.warning("mail_sent_not_marked_yet", key=key, error=f"{type(exc).__name__}: {exc}"[:300],
+                        retry_in_s=pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 async def _mark(pool: asyncpg.Pool, sql: str, key: str, note: str | None, *args: object) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401  loaded lazily by pydantic's EmailStr; pass it through up front
@@ -73,6 +74,14 @@ DUE_BEFORE_ACTIONS = "due-before-actions"
 # is carried into a new run, or on the calendar_updated signal: a running lifecycle changes at its
 # next period deadline. Runs without it fire at the nominal end.
 PERIOD_ENDS = "pd10-period-ends"
+# Patch (issue 11, staff latency): an action's facts and every record are tried first as ONE local
+# activity attempt (in the worker, inside the workflow task: no server round trip), and only if that
+# attempt fails or takes longer than LOCAL_ATTEMPT does the ordinary activity take over with its
+# retries. A local activity holds the workflow task open, so the attempt is short: an outage costs a
+# deadline at most LOCAL_ATTEMPT, and then the durable activity waits for PostgreSQL as before.
+# Asked on the DUE_BEFORE_ACTIONS path only; runs recorded before it keep ordinary activities.
+LOCAL_FIRST = "latency-local-first"
+LOCAL_ATTEMPT = timedelta(seconds=2)
 
 
 def refused(refusal: Refusal, *, audited: bool = False) -> ApplicationError:
@@ -414,7 +423,7 @@ class CenterLifecycle:
             return None
         bounded = {"schedule_to_close_timeout": FACTS_TIMEOUT} if self.due_first else {}
         try:
-            return await workflow.execute_activity(
+            return await self._local_first(
                 request.activity, request.arg, result_type=request.result_type,
                 start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, summary=request.summary, **bounded,
             )
@@ -521,7 +530,7 @@ class CenterLifecycle:
             batch = self.unrecorded[0]
             self.recording_since = self.recording_since or workflow.now()
             try:
-                await workflow.execute_activity(
+                await self._local_first(
                     "record_outcomes", batch, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY,
                     summary=f"record: {batch.audits[0].summary if batch.audits else 'step'}"[:200],
                 )
@@ -530,6 +539,35 @@ class CenterLifecycle:
             self.unrecorded.pop(0)
             self.recording_since = None
         self.recorder = None
+
+    async def _local_first(self, activity: str, arg: Any, *, result_type: type | None = None, **durable: Any) -> Any:
+        """Run ``activity``: first as one short local attempt (patch LOCAL_FIRST), then, unless that
+        attempt was refused for good, as the ordinary activity with ``durable`` options.
+
+        Every activity called this way is idempotent (records by key, reads only), so an attempt cut
+        off by its timeout after PostgreSQL committed is harmless when the durable one runs again.
+        """
+        if self.due_first and workflow.patched(LOCAL_FIRST):
+            try:
+                return await workflow.execute_local_activity(
+                    activity, arg, result_type=result_type, start_to_close_timeout=LOCAL_ATTEMPT,
+                    retry_policy=RetryPolicy(maximum_attempts=1), summary=durable.get("summary"),
+                )
+            except (ActivityError, ApplicationError, TemporalTimeout) as err:
+                # A local activity's failure may arrive unwrapped (the SDK raises the activity's own
+                # ApplicationError): callers always get an ActivityError whose cause says why.
+                cause = err.cause if isinstance(err, ActivityError) else err
+                if isinstance(cause, ApplicationError) and cause.non_retryable:
+                    # A refusal (PD7 bans on a missing calendar, a data error): the durable activity
+                    # would say the same, so the caller gets it now.
+                    if isinstance(err, ActivityError):
+                        raise
+                    raise ActivityError(f"local activity {activity} failed", scheduled_event_id=0, started_event_id=0,
+                                        identity="", activity_type=activity, activity_id="",
+                                        retry_state=None) from err
+                workflow.logger.info("local attempt of %s did not finish (%s); the activity takes over",
+                                     activity, cause)
+        return await workflow.execute_activity(activity, arg, result_type=result_type, **durable)
 
     def _note_record_failure(self, batch: OutcomeBatch, err: ActivityError) -> None:
         cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)

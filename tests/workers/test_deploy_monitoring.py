@@ -19,6 +19,7 @@ EXPORTED = {
     "temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
     "temporal_activity_schedule_to_start_latency_seconds_bucket",
     "temporal_activity_execution_latency_seconds_bucket",
+    "temporal_local_activity_execution_latency_seconds_bucket",
     "temporal_workflow_task_execution_failed_total",
     "temporal_activity_execution_failed_total",
     "temporal_num_pollers",

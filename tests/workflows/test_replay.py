@@ -47,7 +47,7 @@ SCENARIOS = {
 from models.state import LifecycleInput
 from workflows.lifecycle import (
     DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17,
-    AUDIT_USER_ID, CenterLifecycle,
+    AUDIT_USER_ID, LOCAL_FIRST, CenterLifecycle,
 )
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -100,7 +100,8 @@ def patch_ids(path: Path) -> set[str]:
     return ids
 
 
-@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17, AUDIT_USER_ID])
+@pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17, AUDIT_USER_ID,
+                                   LOCAL_FIRST])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
