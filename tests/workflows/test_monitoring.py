@@ -47,7 +47,7 @@ async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker
     handle = await run_digest(env, db_pool, worker_settings, tag)
     assert await handle.result() >= 3
     await replayer().replay_workflow(await handle.fetch_history())  # determinism guard
-    city = await smtp_server.wait_for(lambda m: "kjj@zhoushan.example" in str(m["To"]) and f"m5-{tag}-a" in _text(m))
+    city = await smtp_server.wait_for(lambda m: "kjj@zhoushan.example" in str(m["To"]) and f"m5-{tag}-a" in _text(m), timeout=30)
     assert f"m5-{tag}-b" in _text(city) and f"m5-{tag}-c" not in _text(city)
     assert "OVERDUE" in _text(city) and "[M5]" in str(city["Subject"])
     # PD2: the city's board opens with the calendar warning exactly when the data runs out soon.
@@ -56,7 +56,7 @@ async def test_m5_status_board_goes_to_city_and_each_county(env, db_pool, worker
     assert ("[PD2 calendar]" in str(city["Subject"])) == (alert is not None)
     if alert:
         assert _text(city).startswith(alert.splitlines()[0])
-    shengsi = await smtp_server.wait_for(lambda m: "kj-shengsi@zhoushan.example" in str(m["To"]) and f"m5-{tag}-b" in _text(m))
+    shengsi = await smtp_server.wait_for(lambda m: "kj-shengsi@zhoushan.example" in str(m["To"]) and f"m5-{tag}-b" in _text(m), timeout=30)
     assert f"m5-{tag}-a" not in _text(shengsi)
 
 
