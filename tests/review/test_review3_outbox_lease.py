@@ -14,7 +14,9 @@ import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
+from temporalio.testing import ActivityEnvironment
 
+from activities.registry import build_activities
 from db.mailer import message_id_for
 from db.outcomes import record_batch
 from models.effects import Email, OutcomeBatch
@@ -67,3 +69,32 @@ async def test_outbox_lease_the_settings_accept_never_sends_a_slow_but_working_e
     copies = [m for m in relay.messages if m["Message-ID"] == message_id_for(email.key)]
     assert len(copies) == 1, f"sent {len(copies)} times with a {lease} s lease the settings accepted"
 
+
+
+async def test_deliver_mail_activity_leases_rows_for_centers_outbox_lease_seconds(db_pool, smtp_settings):
+    """The setting reached only the dispatcher: the ``deliver_mail`` activity (lifecycles begun before
+    due-before-actions, the monthly digest) built its SmtpSettings without it and leased rows for the
+    model's default 300 s. An operator who raised the lease for a slow relay still had the activity's
+    rows claimed again by a dispatcher after 300 s, mid-send; one who lowered it still waited 300 s."""
+    relay = SlowRelay()
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    lease = 45.0
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=controller.port, centers_outbox_lease_seconds=lease,
+                        _env_file=None)
+    outcomes = next(a for a in build_activities(db_pool, settings) if getattr(a, "__name__", "") == "deliver_mail")
+    center = f"c-{uuid.uuid4().hex[:10]}"
+    email = Email(key=f"{center}:activity-lease", center_id=center, to=["wangmin@center.example"], rule_id="PD9",
+                  subject="提醒", body="正文")
+    try:
+        async with db_pool.acquire() as conn:
+            await record_batch(conn, OutcomeBatch(center_id=center, emails=[email]))
+        sending = asyncio.create_task(ActivityEnvironment().run(outcomes, [email.key]))
+        await asyncio.sleep(SLOW_DATA_SECONDS / 2)  # the relay holds DATA: the row is leased now
+        async with db_pool.acquire() as conn:
+            held = await conn.fetchval("SELECT extract(epoch FROM claimed_until - now()) FROM outbox WHERE key = $1",
+                                       email.key)
+        assert await sending == 1
+    finally:
+        controller.stop()
+    assert held is not None and lease - 5 <= float(held) <= lease, f"leased for {held} s, not the setting's {lease} s"
