@@ -63,6 +63,9 @@ class SmtpSettings(BaseModel):
             use_tls=get("smtp_tls", False),
             ca_file=get("smtp_ca_file", None),
             mail_from=get("mail_from"),
+            # Every sender leases for the same setting: the deliver_mail activity too, not only the
+            # dispatcher (a shorter lease elsewhere lets a dispatcher re-send a row still in flight).
+            lease_seconds=get("centers_outbox_lease_seconds", cls.model_fields["lease_seconds"].default),
         )
 
 
