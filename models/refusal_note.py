@@ -7,13 +7,21 @@ writes the audit row itself; the note can never apply an action.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.actor import REQUEST_ID
 from models.text import Identifier, Line, Paragraph
 
 REFUSAL_NOTED = "refusal_noted"
+REQUEST_ID_MAX = 120  # as models.actor.Action.request_id
+
+
+def valid_request_id(value: str) -> bool:
+    """A request_id an action could have carried (letters, digits, '.', '_', '-'; at most 120)."""
+    return 0 < len(value) <= REQUEST_ID_MAX and re.fullmatch(REQUEST_ID, value) is not None
 
 
 class ReportedRefusal(BaseModel):

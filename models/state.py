@@ -110,6 +110,10 @@ class CenterState(BaseModel):
 
     bans: list[Ban] = Field(default_factory=list, description="PD7: bans this lifecycle imposed")
     answered: dict[str, ActionResult] = Field(default_factory=dict, description="request_id -> first result")
+    noted_refusals: list[str] = Field(
+        default_factory=list, max_length=500,
+        description="action:request_id of the validator refusals already audited (refusal_noted), newest last",
+    )
     rejected: list[Rejection] = Field(default_factory=list, description="Most recent refusals, newest last")
     ended_at: datetime | None = None
     end_reason: str | None = None

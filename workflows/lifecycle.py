@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.calendar import end_of_day, local_date
     from rules.catalog import ACTIONS
     from models.importing import ImportCenter
-    from models.refusal_note import REFUSAL_NOTED, RefusalNote
+    from models.refusal_note import REFUSAL_NOTED, RefusalNote, valid_request_id
     from rules.designation import open_lifecycle
     from models.subsidy import AdvanceRequest, LedgerEntry
     from rules.importing import advance_entries, check_import, import_lifecycle
@@ -82,6 +82,9 @@ PERIOD_ENDS = "pd10-period-ends"
 # Asked on the DUE_BEFORE_ACTIONS path only; runs recorded before it keep ordinary activities.
 LOCAL_FIRST = "latency-local-first"
 LOCAL_ATTEMPT = timedelta(seconds=2)
+# Patch (issue 13): the refusal_noted signal audits an update its validator refused. A worker from
+# before the handler buffers such a signal and records nothing, so replay of that history must too.
+REFUSAL_NOTES = "refusal-noted-audit"
 
 
 def refused(refusal: Refusal, *, audited: bool = False) -> ApplicationError:
@@ -329,30 +332,47 @@ class CenterLifecycle:
     async def refusal_noted(self, payload: Any) -> None:
         """The audit row of a validator refusal is written by the workflow, like every other one.
 
-        The action is judged again, so the row carries the workflow's own reason; only if the state
-        has changed since (the action would now pass) is the reported reason kept, marked as such.
-        A repeat for the same request_id adds nothing.
+        Judged under the lock, on the state caught up to now (as an action is), so the row follows
+        whatever fell due first and carries the workflow's own reason; only if the state has changed
+        since (the action would now pass) is the reported reason kept, marked as such. A note for a
+        request_id that was accepted, or already noted, adds nothing.
         """
+        if not workflow.patched(REFUSAL_NOTES):
+            return  # a note buffered by a worker from before the handler: its history has no record
         await workflow.wait_condition(lambda: self.opened)
-        try:
-            note = RefusalNote.model_validate(payload)
-        except ValueError as err:
-            workflow.logger.warning("refusal_noted ignored: %s", _bounded(err, 300))
+        note = self._note_of(payload)
+        if note is None:
             return
-        if note.action not in ACTIONS:
-            workflow.logger.warning("refusal_noted ignored: unknown action %s", _bounded(note.action, 80))
-            return
+        request_id = note.payload["request_id"]
+        seen = f"{note.action}:{request_id}"
         async with self.lock:
-            request_id = note.payload.get("request_id")
-            if any(r.via == "update" and r.action == note.action and r.request_id == request_id
-                   for r in self.state.rejected):
+            if seen in self.state.noted_refusals or request_id in self.state.answered:
                 return
+            if self.due_first:
+                await self._settle_due_periods()
+                self._catch_up()
             refusal = self._judge(note.action, note.payload)
             if refusal is None:
                 said = note.reported
                 refusal = Refusal(said.rule_id, said.field,
                                   f"{said.message} (refused by the update validator; the state has changed since)")
+            self.state = self.state.model_copy(update={
+                "noted_refusals": [*self.state.noted_refusals, seen][-ANSWERS_KEPT:]})
             await self._record_refusal(note.action, note.payload, refusal, via="update")
+
+    def _note_of(self, payload: Any) -> RefusalNote | None:
+        """The note, if it names a registered action and a valid request_id; anything else is ignored."""
+        try:
+            note = RefusalNote.model_validate(payload)
+        except ValueError as err:
+            workflow.logger.warning("refusal_noted ignored: %s", _bounded(err, 300))
+            return None
+        request_id = note.payload.get("request_id")
+        if note.action not in ACTIONS or not isinstance(request_id, str) or not valid_request_id(request_id):
+            workflow.logger.warning("refusal_noted ignored: action %s, request_id not valid",
+                                    _bounded(note.action, 80))
+            return None
+        return note
 
     async def _on_update(self, name: str, payload: Any) -> ActionResult:
         await workflow.wait_condition(lambda: self.opened)

@@ -23,9 +23,6 @@ def note(action: str, payload: dict) -> dict:
             "reported": {"rule_id": "D5", "field": "request_id", "message": "as the client saw it"}}
 
 
-@pytest.mark.xfail(strict=True, reason="review3: refusal_noted dedupe compares the raw request_id with the bounded, "
-                   "str-only stored one; a long or non-str request_id bypasses it (fix: ignore a note whose "
-                   "payload request_id is not a valid Action.request_id, or compare the normalised form)")
 async def test_refusal_noted_repeats_with_long_or_non_str_request_id_add_nothing(centers, db_pool):
     handle = await centers.start(f.profile())
     await handle.execute_update("submit_application", f.application())
@@ -43,10 +40,6 @@ async def test_refusal_noted_repeats_with_long_or_non_str_request_id_add_nothing
     assert len(rows) <= len(variants), f"{len(rows)} rejected audit rows for {len(variants)} distinct notes"
 
 
-@pytest.mark.xfail(strict=True, reason="review3: refusal_noted dedupes against state.rejected only, which keeps the "
-                   "last REJECTIONS_KEPT (50); a repeat after 50 other refusals is audited again (the staff layer's "
-                   "old check asked the audit log). Fix: remember noted request_ids in a bounded set of their own, "
-                   "as `answered` does (ANSWERS_KEPT), or let the audit row key carry the request_id")
 async def test_refusal_noted_repeat_after_fifty_other_refusals_adds_nothing(centers, db_pool):
     handle = await centers.start(f.profile())
     await handle.execute_update("submit_application", f.application())
@@ -65,10 +58,6 @@ async def test_refusal_noted_repeat_after_fifty_other_refusals_adds_nothing(cent
     assert len(rows) == 1, f"the repeated note was audited {len(rows)} times"
 
 
-@pytest.mark.xfail(strict=True, reason="review3: a note for a request_id the workflow ACCEPTED is recorded as a refusal "
-                   "(_judge returns None for an answered request_id, so the 'state has changed since' branch writes "
-                   "the reported reason); fix: ignore a note whose request_id is in state.answered for that action "
-                   "(no validator can have refused it: _judge passes answered request_ids)")
 async def test_refusal_noted_for_an_accepted_request_writes_no_rejected_row(centers, db_pool):
     handle = await centers.start(f.profile())
     await handle.execute_update("submit_application", f.application())

@@ -69,11 +69,6 @@ async def test_control_the_previous_release_history_without_a_note_replays_on_th
     await new_code().replay_workflow(history)
 
 
-@pytest.mark.xfail(strict=True, reason="review3: a refusal_noted signal buffered by a worker without the handler makes "
-                   "the new code's replay schedule a record the history lacks (NondeterminismError). Fix (workflow): "
-                   "at the top of refusal_noted, `if not workflow.patched('refusal-noted-audit'): return` (a replay "
-                   "of such a history takes the old, do-nothing path); and rollout.md: new signals are not 'safe "
-                   "without ceremony', deploy workers before the staff layer")
 async def test_a_history_with_refusal_noted_from_before_the_handler_replays_on_the_new_code(env, db_pool, worker_settings):
     history = await old_worker_history(env, db_pool, worker_settings, note=True)
     assert any(e.workflow_execution_signaled_event_attributes.signal_name == REFUSAL_NOTED for e in history.events)

@@ -29,9 +29,6 @@ def objection() -> dict:
             "contact": "li@example.com", "grounds": "异议"}
 
 
-@pytest.mark.xfail(strict=True, reason="review3: refusal_noted does not catch up before it records (no _catch_up under "
-                   "the lock, unlike _perform); fix (workflow, behind a new patch): in refusal_noted, on the "
-                   "due-first path, `await self._settle_due_periods(); self._catch_up()` before judging")
 async def test_d7_refusal_noted_and_the_notice_end_in_one_activation_audits_the_refusal_after_the_due_step(
         dev_client, db_pool, worker_settings):
     state = in_notice_ending_soon(f"rn-same-{uuid.uuid4().hex[:8]}")

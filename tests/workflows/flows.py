@@ -117,6 +117,21 @@ async def refused_signals(handle, env) -> CenterState:
     raise AssertionError(f"signals not processed: {state.rejected}")
 
 
+async def validator_refusal_audited(handle, env) -> CenterState:
+    """D5: an update refused by its validator, reported back with refusal_noted (as the staff layer
+    does) and audited by the workflow; then the county's own review."""
+    from models.refusal_note import REFUSAL_NOTED
+
+    await handle.execute_update("submit_application", f.application())
+    wrong = f.county_review(county="putuo", request_id="wrong-county")
+    await handle.signal(REFUSAL_NOTED, {"action": "record_county_review", "payload": wrong,
+                                        "reported": {"rule_id": "D5", "field": "actor.county", "message": "refused"}})
+    await handle.execute_update("record_county_review", f.county_review())
+    state = await state_of(handle)
+    assert [(r.request_id, r.rule_id) for r in state.rejected] == [("wrong-county", "D5")], state.rejected
+    return state
+
+
 async def advance_settled_into_clawback_and_repaid(handle, env) -> CenterState:
     """S1, S2: an advance, a settlement below it (clawback with PD9 reminders), then its repayment."""
     state = await advance_and_settle(handle, env, "1000.00", "600.00")

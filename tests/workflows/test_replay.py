@@ -30,7 +30,7 @@ from workflows.monitoring import MonitoringDigest
 from tests.workflows.scenarios import signed_in_designation, ten_year_lifecycle, unqualified_then_rectified
 from tests.workflows.flows import (
     advance_settled_into_clawback_and_repaid, designate, objection_held_then_dismissed, refused_signals,
-    rejected_then_reapplied, withdrawn_money_settled_after_the_lapse,
+    rejected_then_reapplied, validator_refusal_audited, withdrawn_money_settled_after_the_lapse,
 )
 
 SCENARIOS = {
@@ -43,11 +43,12 @@ SCENARIOS = {
     "signed-in-designation": signed_in_designation,
     "withdrawn-money-settled": withdrawn_money_settled_after_the_lapse,
     "rejected-then-reapplied": rejected_then_reapplied,
+    "validator-refusal-audited": validator_refusal_audited,
 }
 from models.state import LifecycleInput
 from workflows.lifecycle import (
     DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17,
-    AUDIT_USER_ID, LOCAL_FIRST, CenterLifecycle,
+    AUDIT_USER_ID, LOCAL_FIRST, REFUSAL_NOTES, CenterLifecycle,
 )
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -101,7 +102,7 @@ def patch_ids(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17, AUDIT_USER_ID,
-                                   LOCAL_FIRST])
+                                   LOCAL_FIRST, REFUSAL_NOTES])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
