@@ -85,6 +85,12 @@ LOCAL_ATTEMPT = timedelta(seconds=2)
 # Patch (issue 13): the refusal_noted signal audits an update its validator refused. A worker from
 # before the handler buffers such a signal and records nothing, so replay of that history must too.
 REFUSAL_NOTES = "refusal-noted-audit"
+# Patch: local-first is off again for new runs. With it, an update sent as a run continues-as-new at
+# the year end went unanswered in about one time-skipping run in five (tests/workflows/
+# test_time_first.py, found by the clean-clone CI); until that is understood, new runs take the
+# ordinary activities. Runs recorded with LOCAL_FIRST (generation 2026-11-29-latency) replay as
+# they were taken.
+LOCAL_FIRST_OFF = "latency-local-first-off"
 
 
 def refused(refusal: Refusal, *, audited: bool = False) -> ApplicationError:
@@ -567,7 +573,7 @@ class CenterLifecycle:
         Every activity called this way is idempotent (records by key, reads only), so an attempt cut
         off by its timeout after PostgreSQL committed is harmless when the durable one runs again.
         """
-        if self.due_first and workflow.patched(LOCAL_FIRST):
+        if self.due_first and not workflow.patched(LOCAL_FIRST_OFF) and workflow.patched(LOCAL_FIRST):
             try:
                 return await workflow.execute_local_activity(
                     activity, arg, result_type=result_type, start_to_close_timeout=LOCAL_ATTEMPT,

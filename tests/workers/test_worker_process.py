@@ -133,7 +133,7 @@ async def test_prometheus_metrics_and_health_after_a_lifecycle_step(ops_server, 
     try:
         worker_client = await worker_main.connect_client(settings)  # the same SDK runtime: its metrics
         handle = await _start(worker_client, settings.task_queue)
-        await handle.execute_update("submit_application", _application())  # a lifecycle step: local activities
+        await handle.execute_update("submit_application", _application())  # a lifecycle step
         # M5's digest runs ordinary activities (a lifecycle's facts and records are local first, issue 11)
         await worker_client.execute_workflow("MonitoringDigest", id=f"digest-{uuid.uuid4().hex[:8]}",
                                              task_queue=settings.task_queue)
@@ -144,8 +144,7 @@ async def test_prometheus_metrics_and_health_after_a_lifecycle_step(ops_server, 
         assert {"temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
                 "temporal_activity_schedule_to_start_latency_seconds_bucket",
                 "temporal_activity_execution_latency_seconds_bucket",
-                "temporal_workflow_task_execution_latency_seconds_bucket",
-                "temporal_local_activity_execution_latency_seconds_bucket"} <= series, sorted(series)
+                "temporal_workflow_task_execution_latency_seconds_bucket"} <= series, sorted(series)
         assert f'task_queue="{settings.task_queue}"' in text
         # the service's own gauges (deploy/prometheus alerts): outbox and calendar
         assert re.search(r"^centers_outbox_unsent(\{[^}]*\})? \d+", text, re.MULTILINE), text[-2000:]

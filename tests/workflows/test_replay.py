@@ -48,7 +48,7 @@ SCENARIOS = {
 from models.state import LifecycleInput
 from workflows.lifecycle import (
     DUE_BEFORE_ACTIONS, HIDE_INTERNAL_DEADLINES, PERIOD_ENDS, RULE_BOOK_PD11_PD17,
-    AUDIT_USER_ID, LOCAL_FIRST, REFUSAL_NOTES, CenterLifecycle,
+    AUDIT_USER_ID, LOCAL_FIRST, LOCAL_FIRST_OFF, REFUSAL_NOTES, CenterLifecycle,
 )
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -102,7 +102,7 @@ def patch_ids(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("patch", [HIDE_INTERNAL_DEADLINES, DUE_BEFORE_ACTIONS, PERIOD_ENDS, RULE_BOOK_PD11_PD17, AUDIT_USER_ID,
-                                   LOCAL_FIRST, REFUSAL_NOTES])
+                                   LOCAL_FIRST, LOCAL_FIRST_OFF, REFUSAL_NOTES])
 def test_saved_histories_cover_both_sides_of_each_patch(patch: str):
     """A patch keeps runs recorded before it on the old path: both kinds of history must replay."""
     lifecycles = [p for p in saved() if not p.name.startswith("monitoring")]
