@@ -8,6 +8,7 @@ from models.directory import County, Role
 from models.text import Line
 
 REQUEST_ID = r"^[A-Za-z0-9._-]+$"
+REQUEST_ID_MAX = 120
 
 
 class Actor(BaseModel):
@@ -27,7 +28,7 @@ class Action(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     actor: Actor
     request_id: str = Field(
-        min_length=1, max_length=120, pattern=REQUEST_ID,
+        min_length=1, max_length=REQUEST_ID_MAX, pattern=REQUEST_ID,
         description="Client-chosen; a repeat returns the first result. Letters, digits, '.', '_' and '-' only: "
         "it becomes part of idempotency keys, whose parts are joined with ':'",
     )

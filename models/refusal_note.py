@@ -12,11 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.actor import REQUEST_ID
+from models.actor import REQUEST_ID, REQUEST_ID_MAX
 from models.text import Identifier, Line, Paragraph
 
 REFUSAL_NOTED = "refusal_noted"
-REQUEST_ID_MAX = 120  # as models.actor.Action.request_id
 
 
 def valid_request_id(value: str) -> bool:

@@ -44,6 +44,7 @@ from models.policy import GUIDELINE_2025
 from models.state import ActionResult, CenterState, LifecycleInput
 from rules.agenda import next_wakeup
 from rules.calendar import end_of_day, local_date
+from tests.fixtures.processes import stop_processes
 from tests.fixtures import factories as f
 from tests.review.test_review2_importing import advance, imp
 from tests.workers.test_worker_process import _identities, _settings, _start, _worker_process
@@ -172,13 +173,7 @@ async def test_temporal_server_killed_and_restarted_timers_stay_pending_with_the
         for what, (handle, _) in expected.items():
             assert not await failed_tasks(handle), what
     finally:
-        if worker is not None and worker.returncode is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(worker.wait(), 30)
-            except asyncio.TimeoutError:
-                worker.kill()
-                await worker.wait()
+        await stop_processes(worker)
         server.stop()
 
 
@@ -266,11 +261,5 @@ async def test_temporal_server_down_while_a_retry_timer_falls_due_it_fires_once_
     finally:
         if not lock.is_closed():
             await lock.close()
-        if worker is not None and worker.returncode is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(worker.wait(), 30)
-            except asyncio.TimeoutError:
-                worker.kill()
-                await worker.wait()
+        await stop_processes(worker)
         server.stop()

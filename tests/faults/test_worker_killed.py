@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from models.state import ActionResult, CenterState
+from tests.fixtures.processes import stop_processes
 from tests.workers.test_worker_process import _application, _settings, _start, _worker_process
 
 pytestmark = pytest.mark.slow
@@ -89,14 +90,7 @@ async def test_worker_killed_inside_record_outcomes_then_resent_equals_an_uninte
                            await delivered(db_pool, smtp_server, twin_state.center_id))
         assert len(mail) == len(twin_mail) == len(ours["outbox"]) and len(set(mail)) == len(mail)  # once each
     finally:
-        for process in (first, second):
-            if process is not None and process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 30)
-                except asyncio.TimeoutError:
-                    process.kill()
-                    await process.wait()
+        await stop_processes(first, second)
 
 
 @pytest.mark.timeout(300)
@@ -128,11 +122,4 @@ async def test_worker_killed_between_outcome_commit_and_mail_delivery_mail_arriv
         audits = (await outcome_of(db_pool, state.center_id))["audits"]
         assert [a[0] for a in audits if a[1] == "accepted"] == ["submit_application"]
     finally:
-        for process in (first, second):
-            if process is not None and process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 30)
-                except asyncio.TimeoutError:
-                    process.kill()
-                    await process.wait()
+        await stop_processes(first, second)

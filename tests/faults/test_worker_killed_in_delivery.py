@@ -37,6 +37,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from models.state import ActionResult, CenterState
+from tests.fixtures.processes import stop_processes
 from tests.faults.test_worker_killed import comparable, delivered, outcome_of
 from tests.fixtures.mail import SmtpCollector
 from tests.workers.test_worker_process import _application, _settings, _start, _worker_process
@@ -108,17 +109,6 @@ async def outbox_rows(pool: asyncpg.Pool, center_id: str) -> list[Any]:
     async with pool.acquire() as conn:
         return await conn.fetch("SELECT key, rule_id, message_id, attempts, sent_at, failed_at, last_error, "
                                 "claimed_until FROM outbox WHERE center_id = $1 ORDER BY id", center_id)
-
-
-async def stop(*processes: asyncio.subprocess.Process | None) -> None:
-    for process in processes:
-        if process is not None and process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except asyncio.TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 BEFORE_250, ACCEPTED_UNHEARD, MARK_IN_FLIGHT = "before-250", "accepted-not-marked", "mark-sent-in-flight"
@@ -208,4 +198,4 @@ async def test_worker_killed_inside_deliver_mail_the_message_arrives_after_the_l
         holding_smtp.release.set()
         if lock is not None:
             await lock.close()
-        await stop(first, second)
+        await stop_processes(first, second)

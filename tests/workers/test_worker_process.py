@@ -29,6 +29,7 @@ from models.offices import load_offices
 from models.policy import GUIDELINE_2025
 from models.profile import CenterProfile
 from models.state import LifecycleInput
+from tests.fixtures.processes import stop_processes
 from tests.centers.cli_support import example
 from tests.fixtures import factories as f
 from workers import main as worker_main
@@ -215,12 +216,5 @@ async def test_two_workers_one_killed_every_lifecycle_completes_on_the_other(ops
             assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
             assert f":{second.pid}" in (await _identities(handle))[-1]  # finished by the survivor
     finally:
-        for process in (first, second):
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(process.wait(), 30)
-                except asyncio.TimeoutError:
-                    process.kill()
-                    await process.wait()
+        await stop_processes(first, second)
     assert second.returncode == 0  # the survivor stops cleanly on SIGTERM
