@@ -352,8 +352,9 @@ class CenterLifecycle:
         request_id = note.payload["request_id"]
         seen = f"{note.action}:{request_id}"
         async with self.lock:
-            if seen in self.state.noted_refusals or request_id in self.state.answered:
-                return
+            first = self.state.answered.get(request_id)
+            if seen in self.state.noted_refusals or (first is not None and first.action == note.action):
+                return  # noted already, or accepted: no validator refused it (a reuse by another action was)
             if self.due_first:
                 await self._settle_due_periods()
                 self._catch_up()

@@ -38,8 +38,6 @@ def note(action: str, payload: dict, rule_id: str = "D5", field: str = "actor.co
 WITHDRAW = {"actor": f.actor("implementing_entity"), "reason": "测试结束"}
 
 
-@pytest.mark.xfail(strict=True, reason="review4 finding 1: a note whose request_id another action answered "
-                   "is dropped (`request_id in answered`), so the INTERFACE refusal of the reuse is never audited")
 async def test_refusal_noted_for_a_request_id_reused_by_another_action_is_audited(centers, db_pool):
     handle = await centers.start(f.profile())
     application = f.application()
